@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { createKnex } from './db/knex.ts';
+import { buildHttpServer } from './http.ts';
+import { ProductService } from './modules/products/product.service.ts';
+
+/** Every service, built once here and handed to procedures through the context. */
+export interface Services {
+  products: ProductService;
+}
+
+/** What the composition root hands out. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Knex;
+  services: Services;
+}
+
+export interface App extends AppDeps {
+  http: FastifyInstance;
+  /** Stops accepting requests, lets in-flight ones finish, then closes the pool. */
+  close(): Promise<void>;
+}
+
+/** The composition root: one place that wires config → database → services → HTTP. */
+export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string }): Promise<App> {
+  const { config, logger } = opts;
+  const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax });
+  const services: Services = {
+    products: new ProductService({ db }),
+  };
+  const deps: AppDeps = { config, logger, db, services };
+  const http = await buildHttpServer(deps);
+  let closing: Promise<void> | undefined;
+  return {
+    ...deps,
+    http,
+    close() {
+      closing ??= (async () => {
+        await http.close();
+        await db.destroy();
+      })();
+      return closing;
+    },
+  };
+}

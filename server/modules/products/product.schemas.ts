@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
+
+const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
+const Price = decimalInput(PRICE_RULES, {
+  description: 'Price: a decimal string or JSON number, at most two decimal places, greater than 0, at most 99999999.99',
+  example: '19.90',
+});
+const PriceBound = decimalInput(PRICE_BOUND_RULES, { description: 'Inclusive price bound, a decimal ≥ 0', example: '10.00' });
+
+export const ProductIdInput = z.object({ id: z.uuid() });
+
+export const CreateProductInput = z.object({ name: Name, price: Price });
+
+export const UpdateProductInput = z
+  .object({
+    id: z.uuid(),
+    name: Name.optional(),
+    price: Price.optional(),
+    isActive: z.boolean().optional().meta({ description: 'false archives the product, true restores it' }),
+  })
+  .refine((v) => v.name !== undefined || v.price !== undefined || v.isActive !== undefined, {
+    message: 'Provide at least one of name, price, isActive',
+  });
+
+export const ListProductsInput = z
+  .object({
+    page: z.number().int().min(1).default(1).meta({ description: 'Page number, from 1' }),
+    size: z.number().int().min(1).max(100).default(20).meta({ description: 'Items per page, 1–100' }),
+    search: z.string().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name' }),
+    minPrice: PriceBound.optional(),
+    maxPrice: PriceBound.optional(),
+  })
+  .refine((v) => v.minPrice === undefined || v.maxPrice === undefined || compareDecimals(v.minPrice, v.maxPrice) <= 0, {
+    message: 'minPrice must not be greater than maxPrice',
+    path: ['minPrice'],
+  });
+
+export const ProductSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    price: MoneyString,
+    isActive: z.boolean(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Product' });
+
+export const ProductPageSchema = z
+  .object({
+    items: z.array(ProductSchema),
+    total: z.number().int().meta({ description: 'Matching products across all pages' }),
+    page: z.number().int(),
+    size: z.number().int(),
+    pages: z.number().int().meta({ description: 'Number of pages at this size' }),
+  })
+  .meta({ id: 'ProductPage' });
+
+export type CreateProductInput = z.output<typeof CreateProductInput>;
+export type UpdateProductInput = z.output<typeof UpdateProductInput>;
+export type ListProductsInput = z.output<typeof ListProductsInput>;
+export type ProductDto = z.output<typeof ProductSchema>;
+export type ProductPage = z.output<typeof ProductPageSchema>;

@@ -1,0 +1,10 @@
+import { productRouter } from './modules/products/product.router.ts';
+import { router } from './trpc/init.ts';
+
+/** Every module's router, one line each. The tRPC name is the key; REST paths are in each procedure's meta. */
+export const appRouter = router({
+  products: productRouter,
+});
+
+/** The type the typed client is built from (client/index.ts). */
+export type AppRouter = typeof appRouter;
