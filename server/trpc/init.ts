@@ -20,16 +20,21 @@ const t = initTRPC
   .create({
     transformer: superjson,
     /**
-     * The tRPC error shape carries the same `{ code, message, issues? }` as a REST
-     * error body; `data.httpStatus` stays because the tRPC adapter sets the status from it.
+     * tRPC keeps its JSON-RPC envelope (a numeric `code`, which its client checks);
+     * inside it, `message` and `data.{ code, issues }` are the same values a REST
+     * error body carries. `data.httpStatus` is what the tRPC adapter sets the status from.
      */
     errorFormatter({ shape, error, ctx }) {
       const body = toErrorBody(error, { isProduction: ctx?.isProduction ?? true });
       return {
-        code: body.code,
+        code: shape.code,
         message: body.message,
-        ...(body.issues ? { issues: body.issues } : {}),
-        data: { code: body.code, httpStatus: HTTP_STATUS[body.code], path: shape.data.path },
+        data: {
+          code: body.code,
+          httpStatus: HTTP_STATUS[body.code],
+          path: shape.data.path,
+          ...(body.issues ? { issues: body.issues } : {}),
+        },
       };
     },
   });

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { createClient } from '../../client/index.ts';
+import { buildApp, type App } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../../server/db/database.ts';
+import { createLogger } from '../../server/logger.ts';
+
+/** A fresh database cloned from the migrated template; dropped by `drop()`. */
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const { adminUrl, template } = inject('database');
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  await createDatabaseIfMissing(adminUrl, name, template);
+  return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
+}
+
+export interface RestResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface TestApp {
+  app: App;
+  url: string;
+  dataDir: string;
+  /** The typed tRPC client, optionally signed in with a token. */
+  client(token?: string): ReturnType<typeof createClient>;
+  /** A REST call against /api/v1; objects are sent as JSON. */
+  rest<T = any>(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<RestResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** The real app on its own database, listening on a free port. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-app-'));
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATA_DIR: dataDir, ...env });
+  const app = await buildApp({ config, logger: createLogger(config), databaseUrl: database.url });
+  const address = await app.http.listen({ port: 0, host: '127.0.0.1' });
+
+  return {
+    app,
+    url: address,
+    dataDir,
+    client: (token) => createClient({ url: address, ...(token ? { token } : {}) }),
+    async rest(method, p, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      let body: string | undefined = opts.rawBody;
+      if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(`${address}/api/v1${p}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: leave the text
+      }
+      return { status: res.status, headers: res.headers, body: parsed as never };
+    },
+    async close() {
+      await app.close();
+      await database.drop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
