@@ -29,6 +29,17 @@ export class Product extends Model {
     priceAtMost(query: QueryBuilder<Product>, max: string) {
       void query.where('price', '<=', max);
     },
+    /** Alphabetical, for printed catalogs; the id breaks ties so keyset pages never repeat or skip a row. */
+    byName(query: QueryBuilder<Product>) {
+      void query.orderBy([
+        { column: 'name', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ]);
+    },
+    /** Rows after `after` in `byName` order (keyset pagination: no OFFSET to rescan). */
+    afterByName(query: QueryBuilder<Product>, after: { name: string; id: string }) {
+      void query.whereRaw('(name, id) > (?, ?)', [after.name, after.id]);
+    },
     /** Newest first; the id breaks ties so pages never repeat or skip a row. */
     newestFirst(query: QueryBuilder<Product>) {
       void query.orderBy([

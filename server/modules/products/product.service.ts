@@ -33,6 +33,37 @@ export class ProductService {
     if (!archived) throw new NotFoundError('Product', id);
   }
 
+  /**
+   * How many active products there are and the exact sum of their prices, computed by
+   * PostgreSQL NUMERIC. Pass a REPEATABLE READ transaction shared with
+   * `activeByName` to get figures that agree with the rows.
+   */
+  async activeSummary(db: Knex = this.deps.db): Promise<{ count: number; total: string }> {
+    const row = (await Product.query(db)
+      .modify('active')
+      .select(Product.raw('count(*)::int AS count'), Product.raw('coalesce(sum(price), 0.00)::text AS total'))
+      .first()) as unknown as { count: number; total: string };
+    return { count: row.count, total: row.total };
+  }
+
+  /**
+   * Every active product, alphabetically, `batchSize` rows at a time (keyset pages),
+   * so a caller can stream a catalog of any size.
+   */
+  async *activeByName(db: Knex = this.deps.db, batchSize = 500): AsyncGenerator<Pick<ProductDto, 'id' | 'name' | 'price'>[]> {
+    let after: { name: string; id: string } | undefined;
+    for (;;) {
+      const query = Product.query(db).modify('active').modify('byName').select('id', 'name', 'price').limit(batchSize);
+      if (after) query.modify('afterByName', after);
+      const rows = await query;
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ id: r.id, name: r.name, price: r.price }));
+      if (rows.length < batchSize) return;
+      const last = rows[rows.length - 1]!;
+      after = { name: last.name, id: last.id };
+    }
+  }
+
   async list(query: ListProductsInput): Promise<ProductPage> {
     const filtered = Product.query(this.deps.db).modify('active');
     if (query.search) filtered.modify('nameContains', query.search);
