@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createKnex } from './db/knex.ts';
 import { buildHttpServer } from './http.ts';
+import { AfterResponseRunner } from './jobs/after-response.ts';
 import { ProductService } from './modules/products/product.service.ts';
 
 /** Every service, built once here and handed to procedures through the context. */
@@ -17,11 +18,13 @@ export interface AppDeps {
   logger: Logger;
   db: Knex;
   services: Services;
+  /** Runs the tasks procedures hand to `ctx.afterResponse`. */
+  afterResponse: AfterResponseRunner;
 }
 
 export interface App extends AppDeps {
   http: FastifyInstance;
-  /** Stops accepting requests, lets in-flight ones finish, then closes the pool. */
+  /** Stops accepting requests, lets in-flight ones and their after-response tasks finish, then closes the pool. */
   close(): Promise<void>;
 }
 
@@ -32,7 +35,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
   const services: Services = {
     products: new ProductService({ db }),
   };
-  const deps: AppDeps = { config, logger, db, services };
+  const deps: AppDeps = { config, logger, db, services, afterResponse: new AfterResponseRunner() };
   const http = await buildHttpServer(deps);
   let closing: Promise<void> | undefined;
   return {
@@ -41,6 +44,9 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
     close() {
       closing ??= (async () => {
         await http.close();
+        // After-response tasks of the last requests may still use the pool.
+        const stuck = await deps.afterResponse.drain();
+        if (stuck) logger.warn({ stuck }, 'after-response tasks still running at shutdown; abandoning them');
         await db.destroy();
       })();
       return closing;
