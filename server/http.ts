@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './app.ts';
-import { codeForStatus, type ErrorBody } from './errors.ts';
+import { codeForStatus, errorHeaders, type ErrorBody } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
 import { registerRestDoor } from './http/rest.ts';
 import { appRouter, type AppRouter } from './router.ts';
@@ -24,6 +25,7 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     disableRequestLogging: config.env === 'test',
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: config.trustProxy,
   });
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
@@ -46,6 +48,9 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({ code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } satisfies ErrorBody),
   );
 
+  // Parses the session cookie for both doors (no signing: the token is its own proof).
+  await fastify.register(fastifyCookie);
+
   const createContext = createContextFactory(deps);
 
   await fastify.register(fastifyTRPCPlugin, {
@@ -55,6 +60,10 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
       createContext,
       onError({ error, req }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
+      },
+      // Headers an error asks for (Retry-After on 429), as the REST door sends them.
+      responseMeta({ errors }) {
+        return { headers: Object.assign({}, ...errors.map(errorHeaders)) };
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });

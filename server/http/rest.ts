@@ -17,7 +17,7 @@ const replies = new WeakMap<FastifyRequest, FastifyReply>();
  */
 export function registerRestDoor(
   fastify: FastifyInstance,
-  opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context; isProduction: boolean },
+  opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>; isProduction: boolean },
 ): void {
   const successStatus = new Map(listProcedures(opts.router).map((p) => [p.path, p.meta.successStatus]));
 
@@ -48,6 +48,11 @@ export function registerRestDoor(
     handler: async (request, reply) => {
       replies.set(request, reply);
       request.raw.url = request.url.slice(opts.prefix.length) || '/';
+      // An operation without a request body (POST /auth/sign-out) may be called without
+      // one; trpc-to-openapi would answer 415 to a POST that names no media type.
+      if (!request.headers['content-type'] && !request.headers['transfer-encoding'] && Number(request.headers['content-length'] ?? 0) === 0) {
+        request.headers['content-type'] = 'application/json';
+      }
       // trpc-to-openapi speaks node:http; lend it a response object that writes through Fastify.
       const res = {
         get statusCode() {
