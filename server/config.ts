@@ -20,6 +20,13 @@ const EnvSchema = z.object({
   /** Public base URL, used in the OpenAPI document's servers list. */
   PUBLIC_URL: z.string().url().optional(),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
+  SIGN_IN_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Set to true behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from X-Forwarded-*. */
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -37,6 +44,8 @@ export interface Config {
   bodyLimit: number;
   publicUrl: string | undefined;
   dbPoolMax: number;
+  signInLimitPerMinute: number;
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -65,5 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT,
     publicUrl: e.PUBLIC_URL,
     dbPoolMax: e.DB_POOL_MAX,
+    signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
   };
 }
