@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   /** Public base URL, used in the OpenAPI document's servers list. */
   PUBLIC_URL: z.string().url().optional(),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** How long a graceful shutdown may wait for in-flight work before exiting anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
   SIGN_IN_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10),
   /** Set to true behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from X-Forwarded-*. */
@@ -44,6 +46,7 @@ export interface Config {
   bodyLimit: number;
   publicUrl: string | undefined;
   dbPoolMax: number;
+  shutdownTimeoutMs: number;
   signInLimitPerMinute: number;
   trustProxy: boolean;
 }
@@ -74,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT,
     publicUrl: e.PUBLIC_URL,
     dbPoolMax: e.DB_POOL_MAX,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
     trustProxy: e.TRUST_PROXY,
   };
