@@ -9,6 +9,8 @@ export class User extends Model {
   name!: string;
   passwordHash!: string;
   isActive!: boolean;
+  /** Touched after `users.me` responds (best effort); null until the first visit. */
+  lastSeenAt!: Date | null;
   createdAt!: Date;
   updatedAt!: Date;
 

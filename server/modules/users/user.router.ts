@@ -11,7 +11,7 @@ export const userRouter = router({
     .meta({ openapi: { method: 'GET', path: '/users/me', tags, summary: 'The signed-in user, with roles and permissions' } })
     .input(z.void())
     .output(CurrentUserSchema)
-    .query(({ ctx }) => ctx.services.users.me(ctx.actor)),
+    .query(({ ctx }) => ctx.services.users.me(ctx.actor, { afterResponse: ctx.afterResponse })),
 
   list: requirePermission('users:manage')
     .meta({ openapi: { method: 'GET', path: '/users', tags, summary: 'List users, oldest first' } })

@@ -51,10 +51,27 @@ export class UserService {
     return this.toDto(user);
   }
 
-  /** The signed-in user, with the permissions the request was checked against. */
-  async me(actor: Actor): Promise<CurrentUserDto> {
+  /**
+   * The signed-in user, with the permissions the request was checked against.
+   * Recording the visit is handed to `afterResponse` when given (the request's
+   * `ctx.afterResponse`): losing a touch now and then costs nothing, and the answer
+   * does not wait for the write.
+   */
+  async me(actor: Actor, opts: { afterResponse?: (task: () => Promise<void>) => void } = {}): Promise<CurrentUserDto> {
     const user = await this.get(actor.userId);
+    opts.afterResponse?.(() => this.touchLastSeen(actor.userId));
     return { ...user, permissions: [...actor.permissions].sort() };
+  }
+
+  /**
+   * Records a visit. At most one write per user per minute: a client polling
+   * `users.me` should not turn every read into a row update.
+   */
+  async touchLastSeen(userId: string): Promise<void> {
+    await User.query(this.deps.db)
+      .findById(userId)
+      .where((q) => q.whereNull('lastSeenAt').orWhereRaw(`last_seen_at < now() - interval '1 minute'`))
+      .patch({ lastSeenAt: User.fn.now() as unknown as Date });
   }
 
   async list(query: ListUsersInput): Promise<UserPage> {
