@@ -8,7 +8,8 @@ import { codeForStatus, type ErrorBody } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
 import { registerRestDoor } from './http/rest.ts';
 import { registerTrpcDoor } from './http/trpc-door.ts';
-import { appRouter } from './router.ts';
+import { registerReportFileRoute } from './modules/reports/report.file-route.ts';
+import { appRouter, plainRestPaths } from './router.ts';
 import { createContextFactory } from './trpc/context.ts';
 
 /**
@@ -73,9 +74,10 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  registerReportFileRoute(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
   const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-  const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}` });
+  const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRestPaths });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

@@ -34,7 +34,13 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
  * response, the access rule (security requirement and `x-permissions`), and the
  * transport errors (413, 415) every JSON body can meet.
  */
-export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { baseUrl: string }): OpenApiDocument {
+export interface OpenApiOptions {
+  baseUrl: string;
+  /** Operations of plain routes (not procedures, e.g. a binary download), by path; added as given. */
+  extraPaths?: Record<string, Record<string, unknown>>;
+}
+
+export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions): OpenApiDocument {
   const doc = generateOpenApiDocument(router, {
     title: API_TITLE,
     version: API_VERSION,
@@ -89,6 +95,10 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { baseUrl: str
     }
     for (const code of Object.keys(op.responses).map(Number)) if (code >= 400) delete op.responses[String(code)];
     for (const code of [...codes].sort()) op.responses[String(code)] = errorResponse(ERROR_DESCRIPTIONS[code] ?? `Error ${code}`);
+  }
+  for (const [path, item] of Object.entries(opts.extraPaths ?? {})) {
+    doc.paths ??= {};
+    (doc.paths as Record<string, unknown>)[path] = { ...(doc.paths[path] as object | undefined), ...item };
   }
   return doc;
 }

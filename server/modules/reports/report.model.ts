@@ -1,0 +1,44 @@
+import { Model, type QueryBuilder } from 'objection';
+
+export const REPORT_KINDS = ['product-catalog'] as const;
+export type ReportKind = (typeof REPORT_KINDS)[number];
+
+/** pending → processing → ready | failed. */
+export const REPORT_STATUSES = ['pending', 'processing', 'ready', 'failed'] as const;
+export type ReportStatus = (typeof REPORT_STATUSES)[number];
+
+/** A row of `reports`. `filePath` is the storage key, never shown to clients. */
+export class Report extends Model {
+  static override tableName = 'reports';
+
+  id!: string;
+  ownerId!: string;
+  kind!: ReportKind;
+  status!: ReportStatus;
+  /** 0–100 while processing; 100 once ready. */
+  progress!: number;
+  /** Generation attempts started so far. */
+  attempts!: number;
+  errorMessage!: string | null;
+  filePath!: string | null;
+  /** Bytes; BIGINT arrives from pg as a string. */
+  fileSize!: string | number | null;
+  /** Set, once, in the transaction that makes the report ready and sends its email. */
+  emailSentAt!: Date | null;
+  createdAt!: Date;
+  startedAt!: Date | null;
+  completedAt!: Date | null;
+
+  static override modifiers = {
+    ownedBy(query: QueryBuilder<Report>, ownerId: string) {
+      void query.where('ownerId', ownerId);
+    },
+    /** Newest first; the id breaks ties so pages never repeat or skip a row. */
+    newestFirst(query: QueryBuilder<Report>) {
+      void query.orderBy([
+        { column: 'createdAt', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ]);
+    },
+  };
+}
