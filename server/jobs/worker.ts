@@ -1,4 +1,5 @@
 import { run, type TaskList, type WorkerEvents } from 'graphile-worker';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import { toGraphileLogger } from './graphile-logger.ts';
 
@@ -35,28 +36,47 @@ export interface WorkerOptions {
  * HTTP and the worker together.
  */
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
+  // Our own pool, so that a connection dropped while idle (database restart, failover)
+  // is logged and replaced instead of crashing the process with an unhandled 'error'.
+  // It serves job fetches and completions; task code uses the app's knex pool.
+  const pgPool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.concurrency + 2, application_name: 'duality-worker' });
+  pgPool.on('error', (error) => opts.logger.warn({ err: error }, 'an idle worker connection failed; the pool replaces it'));
   const runner = await run({
-    connectionString: opts.databaseUrl,
+    pgPool,
     taskList: opts.taskList,
     concurrency: opts.concurrency,
     pollInterval: opts.pollIntervalMs,
-    // The pool serves the job fetches and completions; task code uses the app's knex pool.
-    maxPoolSize: opts.concurrency + 2,
     noHandleSignals: true,
-    // No crontab file in the working directory is read; recurring jobs would be declared in code.
-    crontab: '',
+    // Recurring jobs would be declared in code; no crontab file is read from the working directory.
+    parsedCronItems: [],
     logger: toGraphileLogger(opts.logger),
     gracefulShutdownAbortTimeout: opts.shutdownAbortAfterMs ?? 30_000,
+    preset: {
+      worker: {
+        // With the default (-1) a job's completion is a fire-and-forget query, and a
+        // graceful shutdown can close the pool under it: the job finished but stays
+        // locked for 4 hours. Through the batcher (even with no delay), shutdown
+        // waits for every completion and failure to be written.
+        completeJobBatchDelay: 0,
+        failJobBatchDelay: 0,
+      },
+    },
+  }).catch(async (error: unknown) => {
+    await pgPool.end();
+    throw error;
   });
   let stopping: Promise<void> | undefined;
   return {
     events: runner.events,
     done: runner.promise,
     stop() {
-      stopping ??= runner.stop().catch((error: unknown) => {
-        // Stopping twice (e.g. the pool had already exited) is not a failure.
-        if (!(error instanceof Error && /already stopped/.test(error.message))) throw error;
-      });
+      stopping ??= runner
+        .stop()
+        .catch((error: unknown) => {
+          // Stopping twice (e.g. the pool had already exited) is not a failure.
+          if (!(error instanceof Error && /already stopped/.test(error.message))) throw error;
+        })
+        .finally(() => pgPool.end());
       return stopping;
     },
   };
