@@ -47,7 +47,7 @@ export interface App extends AppDeps {
 /** The composition root: one place that wires config → database → services → events → HTTP and worker. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string }): Promise<App> {
   const { config, logger } = opts;
-  const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax });
+  const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
   const jobs = new JobQueue({ logger });
   const events = new EventBus({ db, jobs });
   const mailer = createMailer(config.mail, logger);

