@@ -36,11 +36,16 @@ export interface WorkerOptions {
  * HTTP and the worker together.
  */
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
-  // Our own pool, so that a connection dropped while idle (database restart, failover)
-  // is logged and replaced instead of crashing the process with an unhandled 'error'.
-  // It serves job fetches and completions; task code uses the app's knex pool.
+  // Our own pool, so that a connection dropped by the database (restart, failover, a
+  // stop during our shutdown) is logged and replaced instead of crashing the process with
+  // an unhandled 'error'. It serves job fetches and completions; tasks use the knex pool.
   const pgPool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.concurrency + 2, application_name: 'duality-worker' });
+  // These stay for the pool's whole life: graphile-worker's own ones are removed while
+  // it shuts down, which is exactly when a stopping database drops connections.
   pgPool.on('error', (error) => opts.logger.warn({ err: error }, 'an idle worker connection failed; the pool replaces it'));
+  pgPool.on('connect', (client) => {
+    client.on('error', (error) => opts.logger.warn({ err: error }, 'a worker connection failed'));
+  });
   const runner = await run({
     pgPool,
     taskList: opts.taskList,
