@@ -8,29 +8,80 @@ import { buildHttpServer } from './http.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { tasks } from './jobs/tasks.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
+import { FixedWindowLimiter } from './lib/rate-limiter.ts';
 import { AnalyticsService } from './modules/analytics/analytics.service.ts';
 import { subscribeAnalytics } from './modules/analytics/analytics.subscribers.ts';
+import { AuthService } from './modules/auth/auth.service.ts';
+import { RoleService } from './modules/auth/role.service.ts';
+import { SessionService } from './modules/auth/session.service.ts';
 import { createMailer, type Mailer } from './modules/notifications/mailer.ts';
 import { subscribeNotifications } from './modules/notifications/notifications.subscribers.ts';
 import { ProductService } from './modules/products/product.service.ts';
+import { UserService } from './modules/users/user.service.ts';
 
 /** Every service, built once here and handed to procedures through the context. */
 export interface Services {
   products: ProductService;
+  users: UserService;
+  roles: RoleService;
+  sessions: SessionService;
+  auth: AuthService;
   analytics: AnalyticsService;
 }
 
-/** What the composition root hands out. */
-export interface AppDeps {
-  config: Config;
-  logger: Logger;
-  db: Knex;
+/** Builds every service on one database; publishers get the event bus. */
+function createServices(deps: { config: Config; db: Knex; events: EventBus }): Services {
+  const { config, db, events } = deps;
+  const roles = new RoleService({ db });
+  const sessions = new SessionService({ db });
+  const users = new UserService({ db, roles, sessions, events });
+  const signInLimiter = new FixedWindowLimiter({ limit: config.signInLimitPerMinute, windowMs: 60_000 });
+  return {
+    products: new ProductService({ db, events }),
+    users,
+    roles,
+    sessions,
+    auth: new AuthService({ users, roles, sessions, signInLimiter }),
+    analytics: new AnalyticsService({ db }),
+  };
+}
+
+/** The services with the event bus and job queue they publish to, every subscriber and task registered. */
+export interface Core {
   services: Services;
-  /** Domain events: publish inside a transaction, subscribe in the composition root. */
+  /** Domain events: publish inside a transaction; subscribers are registered below. */
   events: EventBus;
   /** Background tasks: `jobs.add(trx, task, payload)`. */
   jobs: JobQueue;
   mailer: Mailer;
+}
+
+/**
+ * Everything but HTTP and the worker, for the app and the CLI commands alike: a
+ * process that publishes must know every subscriber, or it would enqueue deliveries
+ * for some of them only.
+ */
+export function createCore(deps: { config: Config; db: Knex; logger: Logger }): Core {
+  const { config, db, logger } = deps;
+  const jobs = new JobQueue({ logger });
+  const events = new EventBus({ db, jobs });
+  const mailer = createMailer(config.mail, logger);
+  const services = createServices({ config, db, events });
+
+  // Subscribers live in their modules; publishers never import them. This is the only
+  // place the two meet.
+  subscribeNotifications(events, { mailer });
+  subscribeAnalytics(events, { analytics: services.analytics });
+  for (const task of tasks) jobs.define(task);
+
+  return { services, events, jobs, mailer };
+}
+
+/** What the composition root hands out. */
+export interface AppDeps extends Core {
+  config: Config;
+  logger: Logger;
+  db: Knex;
 }
 
 export interface App extends AppDeps {
@@ -48,21 +99,7 @@ export interface App extends AppDeps {
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string }): Promise<App> {
   const { config, logger } = opts;
   const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
-  const jobs = new JobQueue({ logger });
-  const events = new EventBus({ db, jobs });
-  const mailer = createMailer(config.mail, logger);
-  const services: Services = {
-    products: new ProductService({ db, events }),
-    analytics: new AnalyticsService({ db }),
-  };
-
-  // Subscribers live in their modules; publishers never import them. This is the only
-  // place the two meet.
-  subscribeNotifications(events, { mailer });
-  subscribeAnalytics(events, { analytics: services.analytics });
-  for (const task of tasks) jobs.define(task);
-
-  const deps: AppDeps = { config, logger, db, services, events, jobs, mailer };
+  const deps: AppDeps = { config, logger, db, ...createCore({ config, db, logger }) };
   const http = await buildHttpServer(deps);
   let worker: Promise<WorkerHandle> | undefined;
   let closing: Promise<void> | undefined;
@@ -72,7 +109,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
     startWorker() {
       worker ??= startWorker({
         databaseUrl: opts.databaseUrl,
-        taskList: jobs.taskList(deps),
+        taskList: deps.jobs.taskList(deps),
         concurrency: config.worker.concurrency,
         pollIntervalMs: config.worker.pollIntervalMs,
         logger,
@@ -83,7 +120,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
       closing ??= (async () => {
         // HTTP and worker drain side by side; both need the pool until they are done.
         await Promise.all([http.close(), worker?.then((w) => w.stop(), () => undefined)]);
-        mailer.close();
+        deps.mailer.close();
         await db.destroy();
       })();
       return closing;

@@ -31,6 +31,13 @@ const EnvSchema = z.object({
   SMTP_URL: z.string().url().optional(),
   /** The From header of every mail the backend sends. */
   MAIL_FROM: z.string().min(3).default('Duality <no-reply@duality.localhost>'),
+  /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
+  SIGN_IN_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Set to true behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from X-Forwarded-*. */
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -50,6 +57,8 @@ export interface Config {
   dbPoolMax: number;
   worker: { concurrency: number; pollIntervalMs: number };
   mail: { smtpUrl: string | undefined; from: string; dir: string };
+  signInLimitPerMinute: number;
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -80,5 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: path.join(path.resolve(e.DATA_DIR), 'mail') },
+    signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
   };
 }

@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../server/events/envelope.ts';
 import { deliveryTask } from '../../server/events/bus.ts';
+import { bearer, signedInUser } from '../helpers/auth.ts';
 import { fastForwardRetries, queuedJobs, waitFor, waitForIdleQueue } from '../helpers/jobs.ts';
 import { mailFiles, parseMail } from '../helpers/mail.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let t: TestApp;
+/** An admin: product writes need their permissions, and the admin is the events' actor. */
+let admin: { id: string; headers: Record<string, string> };
 
 /** Calls of the test subscribers, by event id. */
 const flakyCalls = new Map<string, number>();
@@ -33,6 +36,8 @@ beforeAll(async () => {
     recorded.push(event);
   });
   await t.app.startWorker();
+  const { user, token } = await signedInUser(t, { roles: ['admin'] });
+  admin = { id: user.id, headers: bearer(token) };
 });
 afterAll(() => t.close());
 
@@ -40,7 +45,7 @@ const analyticsRows = (eventId: string) => t.app.db('analytics_events').where({ 
 
 describe('publishing from a service (products)', () => {
   it('POST /products commits the product and its event; every subscriber gets it once, the flaky one after two retries', async () => {
-    const created = await t.rest('POST', '/products', { body: { name: 'Flaky evented', price: '3.50' } });
+    const created = await t.rest('POST', '/products', { body: { name: 'Flaky evented', price: '3.50' }, headers: admin.headers });
     expect(created.status).toBe(201);
 
     // Analytics is not held up by the flaky subscriber failing beside it.
@@ -48,7 +53,7 @@ describe('publishing from a service (products)', () => {
       const rows = await t.app.db('analytics_events').where({ name: 'product.created' }).whereRaw(`properties->>'productId' = ?`, [created.body.id]);
       return rows.length ? rows : undefined;
     }, 'the analytics row');
-    expect(row).toMatchObject({ name: 'product.created', userId: null, properties: { productId: created.body.id, price: '3.50' } });
+    expect(row).toMatchObject({ name: 'product.created', userId: admin.id, properties: { productId: created.body.id, price: '3.50' } });
     const eventId: string = row.eventId;
 
     // First failure: graphile-worker's backoff pushed the retry e^1 s past creation.
@@ -80,12 +85,13 @@ describe('publishing from a service (products)', () => {
   });
 
   it('archiving (DELETE, or PATCH isActive: false) publishes product.archived with an envelope', async () => {
-    const a = await t.rest('POST', '/products', { body: { name: 'To archive', price: '1.00' } });
-    const b = await t.rest('POST', '/products', { body: { name: 'To patch away', price: '1.00' } });
-    expect((await t.rest('DELETE', `/products/${a.body.id}`)).status).toBe(204);
-    expect((await t.rest('PATCH', `/products/${b.body.id}`, { body: { isActive: false } })).status).toBe(200);
+    const headers = admin.headers;
+    const a = await t.rest('POST', '/products', { body: { name: 'To archive', price: '1.00' }, headers });
+    const b = await t.rest('POST', '/products', { body: { name: 'To patch away', price: '1.00' }, headers });
+    expect((await t.rest('DELETE', `/products/${a.body.id}`, { headers })).status).toBe(204);
+    expect((await t.rest('PATCH', `/products/${b.body.id}`, { body: { isActive: false }, headers })).status).toBe(200);
     // Patching an already archived product archives nothing, so publishes nothing.
-    expect((await t.rest('PATCH', `/products/${b.body.id}`, { body: { isActive: false, name: 'Renamed' } })).status).toBe(200);
+    expect((await t.rest('PATCH', `/products/${b.body.id}`, { body: { isActive: false, name: 'Renamed' }, headers })).status).toBe(200);
     await waitFor(() => recorded.filter((e) => [a.body.id, b.body.id].includes(e.payload.productId)).length >= 2, 'both archive events');
     await waitForIdleQueue(t.app.db);
     const mine = recorded.filter((e) => [a.body.id, b.body.id].includes(e.payload.productId));
@@ -95,7 +101,7 @@ describe('publishing from a service (products)', () => {
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         name: 'product.archived',
         occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-        actor: null,
+        actor: { userId: admin.id },
         payload: { productId: expect.any(String) },
       });
     }
@@ -103,7 +109,7 @@ describe('publishing from a service (products)', () => {
 
   it('a request that fails leaves no event behind', async () => {
     await waitForIdleQueue(t.app.db);
-    const missing = await t.rest('DELETE', `/products/${randomUUID()}`);
+    const missing = await t.rest('DELETE', `/products/${randomUUID()}`, { headers: admin.headers });
     expect(missing.status).toBe(404);
     expect(await queuedJobs(t.app.db)).toEqual([]);
   });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, signedInUser } from '../helpers/auth.ts';
 import { waitFor, waitForIdleQueue } from '../helpers/jobs.ts';
 import { mailFiles } from '../helpers/mail.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -52,9 +53,10 @@ describe('npm run serve and npm run worker as separate processes on one database
     const listening = await waitFor(() => logged(serve, 'listening: API'), 'the serve process to listen', 60_000);
     await waitFor(() => logged(worker, 'worker running 2 job(s) at a time'), 'the worker process to start', 60_000);
 
+    const { token } = await signedInUser(t, { roles: ['admin'] });
     const created = await fetch(`${listening.api}/products`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer(token) },
       body: JSON.stringify({ name: 'Across processes', price: '2.00' }),
     });
     expect(created.status).toBe(201);

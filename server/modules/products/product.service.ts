@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
+import type { EventActor } from '../../events/envelope.ts';
 import { Product } from './product.model.ts';
 import type { CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
 
@@ -11,10 +12,11 @@ import type { CreateProductInput, ListProductsInput, ProductDto, ProductPage, Up
 export class ProductService {
   constructor(private readonly deps: { db: Knex; events: EventBus }) {}
 
-  async create(input: CreateProductInput): Promise<ProductDto> {
+  /** `actor` (who did it) travels in the event's envelope. */
+  async create(input: CreateProductInput, actor?: EventActor): Promise<ProductDto> {
     return this.deps.db.transaction(async (trx) => {
       const product = await Product.query(trx).insert({ name: input.name, price: input.price }).returning('*');
-      await this.deps.events.publish(trx, 'product.created', { productId: product.id, name: product.name, price: product.price });
+      await this.deps.events.publish(trx, 'product.created', { productId: product.id, name: product.name, price: product.price }, actor);
       return toProductDto(product);
     });
   }
@@ -30,23 +32,23 @@ export class ProductService {
    * Works on archived products too, so `isActive: true` restores one; `isActive: false`
    * on an active product archives it, with the same event as `archive`.
    */
-  async update({ id, ...patch }: UpdateProductInput): Promise<ProductDto> {
+  async update({ id, ...patch }: UpdateProductInput, actor?: EventActor): Promise<ProductDto> {
     const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     return this.deps.db.transaction(async (trx) => {
       const before = await Product.query(trx).findById(id).forUpdate();
       if (!before) throw new NotFoundError('Product', id);
       const product = await Product.query(trx).patchAndFetchById(id, changes);
-      if (before.isActive && !product.isActive) await this.deps.events.publish(trx, 'product.archived', { productId: id });
+      if (before.isActive && !product.isActive) await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
       return toProductDto(product);
     });
   }
 
   /** Soft delete: the row stays, with is_active false. */
-  async archive(id: string): Promise<void> {
+  async archive(id: string, actor?: EventActor): Promise<void> {
     await this.deps.db.transaction(async (trx) => {
       const archived = await Product.query(trx).findById(id).modify('active').patch({ isActive: false });
       if (!archived) throw new NotFoundError('Product', id);
-      await this.deps.events.publish(trx, 'product.archived', { productId: id });
+      await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
     });
   }
 

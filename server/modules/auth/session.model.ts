@@ -1,0 +1,15 @@
+import { Model } from 'objection';
+
+/**
+ * A row of `sessions`. The token handed to the client is `<id>.<secret>`; only the
+ * SHA-256 of the secret is stored, so neither the row nor a backup signs anyone in.
+ */
+export class Session extends Model {
+  static override tableName = 'sessions';
+
+  id!: string;
+  secretHash!: Buffer;
+  userId!: string;
+  expiresAt!: Date;
+  createdAt!: Date;
+}
