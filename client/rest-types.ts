@@ -497,6 +497,7 @@ export interface components {
         UserPage: {
             items: components["schemas"]["User"][];
             page: number;
+            /** @description Number of pages at this size */
             pages: number;
             size: number;
             /** @description Matching users across all pages */

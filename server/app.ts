@@ -112,6 +112,9 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
         taskList: deps.jobs.taskList(deps),
         concurrency: config.worker.concurrency,
         pollIntervalMs: config.worker.pollIntervalMs,
+        // Halfway to the shutdown deadline, running jobs are asked to stop, so they can
+        // fail cleanly (and be retried elsewhere) before the process is forced out.
+        shutdownAbortAfterMs: Math.floor(config.shutdownTimeoutMs / 2),
         logger,
       });
       return worker;

@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   SMTP_URL: z.string().url().optional(),
   /** The From header of every mail the backend sends. */
   MAIL_FROM: z.string().min(3).default('Duality <no-reply@duality.localhost>'),
+  /** How long a graceful shutdown may wait for in-flight work before exiting anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
   SIGN_IN_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10),
   /** Set to true behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from X-Forwarded-*. */
@@ -57,6 +59,7 @@ export interface Config {
   dbPoolMax: number;
   worker: { concurrency: number; pollIntervalMs: number };
   mail: { smtpUrl: string | undefined; from: string; dir: string };
+  shutdownTimeoutMs: number;
   signInLimitPerMinute: number;
   trustProxy: boolean;
 }
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: path.join(path.resolve(e.DATA_DIR), 'mail') },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
     trustProxy: e.TRUST_PROXY,
   };

@@ -35,11 +35,18 @@ async function main(): Promise<void> {
   let stopping = false;
   const stop = async (reason: string, exitCode = 0) => {
     if (stopping) {
-      logger.warn({ reason }, 'second stop request: exiting without waiting');
+      // A second signal means "now": don't wait for in-flight work any longer.
+      logger.warn({ reason }, 'second signal: exiting without waiting');
+      await database.close().catch(() => {});
       process.exit(1);
     }
     stopping = true;
     logger.info({ reason }, 'shutting down: waiting for in-flight requests and running jobs');
+    const force = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
+      void database.close().finally(() => process.exit(1));
+    }, config.shutdownTimeoutMs);
+    force.unref();
     try {
       await app.close();
       await database.close();

@@ -8,9 +8,9 @@ export interface JobInfo {
   attempt: number;
   maxAttempts: number;
   /**
-   * Aborted when the worker is shutting down and its grace period is over. A long
-   * task should watch it and stop early (throwing), so the job is retried later
-   * instead of holding the shutdown.
+   * Aborted halfway through a graceful shutdown (SHUTDOWN_TIMEOUT_MS / 2). A long task
+   * should watch it and stop early (throwing), so the job is retried later instead of
+   * being cut off when the deadline forces the process out.
    */
   signal: AbortSignal;
 }

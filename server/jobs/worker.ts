@@ -55,7 +55,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
     // Recurring jobs would be declared in code; no crontab file is read from the working directory.
     parsedCronItems: [],
     logger: toGraphileLogger(opts.logger),
-    gracefulShutdownAbortTimeout: opts.shutdownAbortAfterMs ?? 30_000,
+    gracefulShutdownAbortTimeout: opts.shutdownAbortAfterMs ?? 15_000,
     preset: {
       worker: {
         // With the default (-1) a job's completion is a fire-and-forget query, and a

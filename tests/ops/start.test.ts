@@ -140,6 +140,22 @@ describe('npm start', () => {
     expect(await slow).toBe(200);
     expect(await app.exit).toBe(0);
   });
+
+  it('gives up on a request that outlives SHUTDOWN_TIMEOUT_MS and exits 1', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const app = await start({ DATABASE_URL: database.url, SHUTDOWN_TIMEOUT_MS: '300' });
+    const db = createKnex(database.url, { poolMax: 2 });
+    cleanups.push(() => db.destroy());
+    const trx = await db.transaction();
+    cleanups.push(() => trx.rollback().catch(() => {}));
+    await trx.raw('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
+    void fetch(`${app.base}/api/v1/products`).catch(() => {});
+    await waitFor(async () => (await db.raw(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%products%'`)).rows.length > 0);
+    app.child.kill('SIGTERM');
+    expect(await app.exit).toBe(1);
+    expect(app.logs()).toContain('shutdown took too long');
+  });
 });
 
 describe('health endpoints', () => {

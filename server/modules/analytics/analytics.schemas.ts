@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
 
 export const ListAnalyticsEventsInput = z.object({
-  page: z.number().int().min(1).default(1).meta({ description: 'Page number, from 1' }),
-  size: z.number().int().min(1).max(100).default(20).meta({ description: 'Items per page, 1–100' }),
+  ...pageQueryFields,
   name: z.string().min(1).max(200).optional().meta({ description: 'Only events with this name, e.g. user.signed_up' }),
   userId: z.uuid().optional().meta({ description: 'Only events about this user' }),
 });
@@ -18,15 +18,7 @@ export const AnalyticsEventSchema = z
   })
   .meta({ id: 'AnalyticsEvent' });
 
-export const AnalyticsEventPageSchema = z
-  .object({
-    items: z.array(AnalyticsEventSchema),
-    total: z.number().int().meta({ description: 'Matching events across all pages' }),
-    page: z.number().int(),
-    size: z.number().int(),
-    pages: z.number().int().meta({ description: 'Number of pages at this size' }),
-  })
-  .meta({ id: 'AnalyticsEventPage' });
+export const AnalyticsEventPageSchema = pageSchema(AnalyticsEventSchema, 'AnalyticsEventPage', 'events');
 
 export type ListAnalyticsEventsInput = z.output<typeof ListAnalyticsEventsInput>;
 export type AnalyticsEventDto = z.output<typeof AnalyticsEventSchema>;

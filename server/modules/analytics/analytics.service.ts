@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { fetchPage } from '../../lib/pagination.ts';
 import { AnalyticsEvent } from './analytics-event.model.ts';
 import type { AnalyticsEventDto, AnalyticsEventPage, ListAnalyticsEventsInput, TrackInput } from './analytics.schemas.ts';
 
@@ -24,12 +25,8 @@ export class AnalyticsService {
     const filtered = AnalyticsEvent.query(this.deps.db);
     if (query.name) filtered.modify('named', query.name);
     if (query.userId) filtered.modify('forUser', query.userId);
-    const [items, counted] = await Promise.all([
-      filtered.clone().modify('newestFirst').offset((query.page - 1) * query.size).limit(query.size),
-      filtered.clone().count({ total: '*' }).first() as unknown as Promise<{ total: string }>,
-    ]);
-    const total = Number(counted.total);
-    return { items: items.map(toAnalyticsEventDto), total, page: query.page, size: query.size, pages: Math.ceil(total / query.size) };
+    const page = await fetchPage(filtered, query, (q) => q.modify('newestFirst'));
+    return { ...page, items: page.items.map(toAnalyticsEventDto) };
   }
 }
 

@@ -1,3 +1,4 @@
+import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
 import { PERMISSIONS } from '../auth/permissions.ts';
@@ -21,8 +22,7 @@ export const NewUserInput = z.object({ email: Email, name: UserName, password: P
 export const UserIdInput = z.object({ id: z.uuid() });
 
 export const ListUsersInput = z.object({
-  page: z.number().int().min(1).default(1).meta({ description: 'Page number, from 1' }),
-  size: z.number().int().min(1).max(100).default(20).meta({ description: 'Items per page, 1–100' }),
+  ...pageQueryFields,
   search: z.string().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name or email' }),
 });
 
@@ -47,15 +47,7 @@ export const CurrentUserSchema = UserSchema.extend({
   permissions: z.array(z.enum(PERMISSIONS)).meta({ description: 'Everything this user may do, through all roles, sorted' }),
 }).meta({ id: 'CurrentUser' });
 
-export const UserPageSchema = z
-  .object({
-    items: z.array(UserSchema),
-    total: z.number().int().meta({ description: 'Matching users across all pages' }),
-    page: z.number().int(),
-    size: z.number().int(),
-    pages: z.number().int(),
-  })
-  .meta({ id: 'UserPage' });
+export const UserPageSchema = pageSchema(UserSchema, 'UserPage', 'users');
 
 export type NewUserInput = z.output<typeof NewUserInput>;
 export type ListUsersInput = z.output<typeof ListUsersInput>;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { UniqueViolationError } from 'objection';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
+import { fetchPage } from '../../lib/pagination.ts';
 import type { Actor } from '../auth/actor.ts';
 import { hashPassword } from '../auth/password.ts';
 import { DEFAULT_ROLE, type RoleService } from '../auth/role.service.ts';
@@ -61,19 +62,9 @@ export class UserService {
   async list(query: ListUsersInput): Promise<UserPage> {
     const filtered = User.query(this.deps.db);
     if (query.search) filtered.modify('nameOrEmailContains', query.search);
-    const [users, counted] = await Promise.all([
-      filtered.clone().modify('oldestFirst').offset((query.page - 1) * query.size).limit(query.size),
-      filtered.clone().count({ total: '*' }).first() as unknown as Promise<{ total: string }>,
-    ]);
-    const roles = await this.deps.roles.rolesOf(users.map((u) => u.id));
-    const total = Number(counted.total);
-    return {
-      items: users.map((u) => toUserDto(u, roles.get(u.id) ?? [])),
-      total,
-      page: query.page,
-      size: query.size,
-      pages: Math.ceil(total / query.size),
-    };
+    const page = await fetchPage(filtered, query, (q) => q.modify('oldestFirst'));
+    const roles = await this.deps.roles.rolesOf(page.items.map((u) => u.id));
+    return { ...page, items: page.items.map((u) => toUserDto(u, roles.get(u.id) ?? [])) };
   }
 
   /** Replaces a user's roles; takes effect on their next request. */
