@@ -1,3 +1,4 @@
+import { analyticsRouter } from './modules/analytics/analytics.router.ts';
 import { authRouter } from './modules/auth/auth.router.ts';
 import { productRouter } from './modules/products/product.router.ts';
 import { REPORT_FILE_PATH, reportFileOperation } from './modules/reports/report.file-route.ts';
@@ -10,6 +11,7 @@ export const appRouter = router({
   products: productRouter,
   auth: authRouter,
   users: userRouter,
+  analytics: analyticsRouter,
   reports: reportRouter,
 });
 

@@ -1,4 +1,5 @@
 import { migrationConfig } from '../db/migrations.ts';
+import { installJobQueueSchema } from '../jobs/schema.ts';
 import { CliError, runWithDatabase } from './with-database.ts';
 
 /** `npm run db:migrate` and `npm run db:rollback`. */
@@ -7,6 +8,7 @@ const [command] = process.argv.slice(2);
 await runWithDatabase(async (db) => {
   switch (command) {
     case 'migrate': {
+      await installJobQueueSchema(db);
       const [batch, applied] = (await db.migrate.latest(migrationConfig)) as [number, string[]];
       console.log(applied.length ? `Batch ${batch} applied:\n${applied.map((m) => `  ${m}`).join('\n')}` : 'Already up to date.');
       return;

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { installJobQueueSchema } from '../jobs/schema.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -30,7 +31,13 @@ export const migrationConfig: Knex.MigratorConfig = {
   tableName: 'knex_migrations',
 };
 
+/**
+ * Brings a database up to date: graphile-worker's schema first (publishing an event
+ * calls `graphile_worker.add_job`, so it must exist wherever our tables do), then our
+ * migrations. Returns the names of the migrations applied.
+ */
 export async function migrateToLatest(db: Knex): Promise<string[]> {
+  await installJobQueueSchema(db);
   const [, applied] = (await db.migrate.latest(migrationConfig)) as [number, string[]];
   return applied;
 }
