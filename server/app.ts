@@ -21,6 +21,7 @@ import { subscribeNotifications } from './modules/notifications/notifications.su
 import { ProductService } from './modules/products/product.service.ts';
 import { ReportService } from './modules/reports/report.service.ts';
 import { LocalDiskStorage, type ReportStorage } from './modules/reports/report.storage.ts';
+import { generateReport, reportJobKey } from './modules/reports/report.tasks.ts';
 import { UserService } from './modules/users/user.service.ts';
 
 /** Every service, built once here and handed to procedures through the context. */
@@ -44,7 +45,7 @@ export interface AppOverrides {
 
 /** Builds every service on one database; publishers get the event bus, enqueuers the job queue. */
 function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs: JobQueue; mailer: Mailer; overrides: AppOverrides }): Services {
-  const { config, db, events } = deps;
+  const { config, db, events, jobs } = deps;
   const roles = new RoleService({ db });
   const sessions = new SessionService({ db });
   const users = new UserService({ db, roles, sessions, events });
@@ -56,8 +57,9 @@ function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs
     users,
     storage: deps.overrides.reportStorage ?? new LocalDiskStorage(path.join(config.dataDir, 'reports')),
     mailer: deps.mailer,
-    // The report.generate task is wired in the next commit.
-    enqueue: async () => {},
+    enqueue: async (trx, reportId) => {
+      await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
+    },
     apiBaseUrl: `${config.publicUrl ?? `http://localhost:${config.port}`}/api/v1`,
   });
   return {

@@ -1,3 +1,4 @@
+import { generateReport } from '../modules/reports/report.tasks.ts';
 import type { AnyTaskDefinition } from './task.ts';
 
 /**
@@ -7,4 +8,4 @@ import type { AnyTaskDefinition } from './task.ts';
  * with `jobs.add(trx, task, payload)`. Event subscribers are not listed here: they
  * register through the event bus.
  */
-export const tasks: readonly AnyTaskDefinition[] = [];
+export const tasks: readonly AnyTaskDefinition[] = [generateReport];

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
+import type { MailMessage, Mailer } from '../../server/modules/notifications/mailer.ts';
 import { Report, type ReportStatus } from '../../server/modules/reports/report.model.ts';
+import { StorageUnavailableError, type LocalDiskStorage, type ReportStorage } from '../../server/modules/reports/report.storage.ts';
 
 /**
  * Inserts a report row straight into the database, in any status. A `ready` one
@@ -25,11 +28,58 @@ export async function makeReport(db: Knex, ownerId: string, opts: { status?: Rep
     .returning('*');
 }
 
-/** Polls `check` until it returns a value (not undefined), pausing between tries; the test timeout bounds it. */
-export async function eventually<T>(check: () => Promise<T | undefined>, pauseMs = 25): Promise<T> {
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, pauseMs));
+/**
+ * Report storage on the real disk that fails on demand: the next `failPuts` puts (or
+ * every put, with `failPuts = Infinity`) throw StorageUnavailableError, as a full disk
+ * or an unreachable bucket would. Counts the puts it let through.
+ */
+export class FlakyStorage implements ReportStorage {
+  failPuts = 0;
+  puts = 0;
+  failed = 0;
+  constructor(readonly disk: LocalDiskStorage) {}
+
+  async put(key: string, body: Readable | Buffer): Promise<{ size: number }> {
+    if (this.failPuts > 0) {
+      this.failPuts -= 1;
+      this.failed += 1;
+      if (!Buffer.isBuffer(body)) body.destroy();
+      throw new StorageUnavailableError('Storage unavailable (injected by the test)');
+    }
+    this.puts += 1;
+    return this.disk.put(key, body);
+  }
+  open(key: string) {
+    return this.disk.open(key);
+  }
+  size(key: string) {
+    return this.disk.size(key);
+  }
+  remove(key: string) {
+    return this.disk.remove(key);
+  }
+}
+
+/** The app's real mailer (files under DATA_DIR/mail), counting sends and failing the next `failSends` on demand. */
+export class CountingMailer implements Mailer {
+  readonly sent: MailMessage[] = [];
+  failSends = 0;
+  failed = 0;
+  constructor(readonly inner: Mailer) {}
+  get transport() {
+    return this.inner.transport;
+  }
+  async send(message: MailMessage) {
+    if (this.failSends > 0) {
+      this.failSends -= 1;
+      this.failed += 1;
+      throw new Error('connect ECONNREFUSED 127.0.0.1:25 (injected by the test)');
+    }
+    const sent = await this.inner.send(message);
+    this.sent.push(message);
+    return sent;
+  }
+  close() {
+    this.inner.close();
   }
 }

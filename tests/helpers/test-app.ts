@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { createClient } from '../../client/index.ts';
-import { buildApp, type App } from '../../server/app.ts';
-import { loadConfig } from '../../server/config.ts';
+import { buildApp, type App, type AppOverrides } from '../../server/app.ts';
+import { loadConfig, type Config } from '../../server/config.ts';
 import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../../server/db/database.ts';
-import { createLogger } from '../../server/logger.ts';
+import { createLogger, type Logger } from '../../server/logger.ts';
 
 /** A fresh database cloned from the migrated template; dropped by `drop()`. */
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
@@ -42,6 +42,8 @@ export interface TestAppOptions {
    * `app.events` / `app.jobs` first, then call `app.startWorker()`.
    */
   worker?: boolean;
+  /** Parts to replace (a failing store, a counting mailer), built from the test app's config. */
+  overrides?: (built: { config: Config; logger: Logger }) => AppOverrides;
 }
 
 /** The real app on its own database, listening on a free port. */
@@ -50,7 +52,8 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-app-'));
   // A short poll interval only makes retries that tests fast-forward start sooner.
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATA_DIR: dataDir, WORKER_POLL_INTERVAL_MS: '100', ...env });
-  const app = await buildApp({ config, logger: createLogger(config), databaseUrl: database.url });
+  const logger = createLogger(config);
+  const app = await buildApp({ config, logger, databaseUrl: database.url, ...(opts.overrides ? { overrides: opts.overrides({ config, logger }) } : {}) });
   if (opts.worker) await app.startWorker();
   const address = await app.http.listen({ port: 0, host: '127.0.0.1' });
 

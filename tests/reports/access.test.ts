@@ -36,6 +36,14 @@ describe('reports.generate', () => {
     expect(res.body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'pending' });
     const row = await Report.query(t.app.db).findById(res.body.id);
     expect(row).toMatchObject({ ownerId: user.id, kind: 'product-catalog', attempts: 0, progress: 0 });
+    // Its job was committed with it (no worker runs in this file), carrying the id only.
+    // (The public jobs view hides payloads; the private table is read here for inspection only.)
+    const { rows: jobs } = await t.app.db.raw(
+      `SELECT j.payload, j.max_attempts FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id
+        WHERE k.identifier = 'report.generate' AND j.payload->>'reportId' = ?`,
+      [res.body.id],
+    );
+    expect(jobs).toEqual([{ payload: { reportId: res.body.id }, max_attempts: 3 }]);
 
     const typed = await t.client(token).reports.generate.mutate({ kind: 'product-catalog' });
     expect(typed.status).toBe('pending');

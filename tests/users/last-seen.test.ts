@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { User } from '../../server/modules/users/user.model.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
-import { eventually } from '../helpers/reports.ts';
+import { waitFor } from '../helpers/jobs.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /** `users.me` records the visit through `ctx.afterResponse` (best effort, after the answer). */
@@ -21,10 +21,10 @@ describe('users.me touches last_seen_at after responding', () => {
       expect(before.lastSeenAt).toBeNull();
       if (door === 'REST') expect((await t.rest('GET', '/users/me', { headers: bearer(token) })).status).toBe(200);
       else expect((await t.client(token).users.me.query()).id).toBe(user.id);
-      const after = await eventually(async () => {
+      const after = await waitFor(async () => {
         const row = await lastSeen(user.id);
         return row.lastSeenAt ? row : undefined;
-      });
+      }, 'last_seen_at to be touched');
       expect(after.lastSeenAt!.getTime()).toBeGreaterThanOrEqual(before.createdAt.getTime());
       // A visit is not a change to the account.
       expect(after.updatedAt).toEqual(before.updatedAt);
