@@ -8,6 +8,7 @@ import { EventBus } from './events/bus.ts';
 import { buildHttpServer } from './http.ts';
 import { AfterResponseRunner } from './jobs/after-response.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { WorkerRecovery } from './jobs/recovery.ts';
 import { tasks } from './jobs/tasks.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
 import { FixedWindowLimiter } from './lib/rate-limiter.ts';
@@ -21,7 +22,7 @@ import { subscribeNotifications } from './modules/notifications/notifications.su
 import { ProductService } from './modules/products/product.service.ts';
 import { ReportService } from './modules/reports/report.service.ts';
 import { LocalDiskStorage, type ReportStorage } from './modules/reports/report.storage.ts';
-import { generateReport, reportJobKey } from './modules/reports/report.tasks.ts';
+import { abandonedReport, generateReport, reportJobKey } from './modules/reports/report.tasks.ts';
 import { UserService } from './modules/users/user.service.ts';
 
 /** Every service, built once here and handed to procedures through the context. */
@@ -134,6 +135,15 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
   const core = createCore({ config, db, logger, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
   const deps: AppDeps = { config, logger, db, ...core, afterResponse: new AfterResponseRunner() };
   const http = await buildHttpServer(deps);
+  // Releases the jobs of worker processes that died without shutting down (see recovery.ts).
+  const recovery = new WorkerRecovery({
+    db,
+    logger,
+    recoverAfterMs: config.worker.recoverAfterMs,
+    onAbandoned: async (job) => {
+      if (job.task === generateReport.name) await abandonedReport(deps, job);
+    },
+  });
   let worker: Promise<WorkerHandle> | undefined;
   let closing: Promise<void> | undefined;
   return {
@@ -149,6 +159,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
         // fail cleanly (and be retried elsewhere) before the process is forced out.
         shutdownAbortAfterMs: Math.floor(config.shutdownTimeoutMs / 2),
         logger,
+        recovery,
       });
       return worker;
     },
@@ -156,6 +167,8 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
       closing ??= (async () => {
         // HTTP and worker drain side by side; both need the pool until they are done.
         await Promise.all([http.close(), worker?.then((w) => w.stop(), () => undefined)]);
+        recovery.stop();
+        await recovery.settled();
         // After-response tasks of the last requests may still use the pool.
         const stuck = await deps.afterResponse.drain();
         if (stuck) logger.warn({ stuck }, 'after-response tasks still running at shutdown; abandoning them');

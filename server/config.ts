@@ -27,6 +27,11 @@ const EnvSchema = z.object({
    * jobs). New jobs wake it at once through LISTEN/NOTIFY, whatever this is.
    */
   WORKER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
+  /**
+   * A worker process silent this long (no heartbeat) is taken for dead and the jobs it
+   * held are released for others; see server/jobs/recovery.ts.
+   */
+  WORKER_RECOVER_AFTER_MS: z.coerce.number().int().min(400).default(120_000),
   /** smtp(s)://user:pass@host:port; unset writes each mail as an .eml file under DATA_DIR/mail. */
   SMTP_URL: z.string().url().optional(),
   /** The From header of every mail the backend sends. */
@@ -57,7 +62,7 @@ export interface Config {
   bodyLimit: number;
   publicUrl: string | undefined;
   dbPoolMax: number;
-  worker: { concurrency: number; pollIntervalMs: number };
+  worker: { concurrency: number; pollIntervalMs: number; recoverAfterMs: number };
   mail: { smtpUrl: string | undefined; from: string; dir: string };
   shutdownTimeoutMs: number;
   signInLimitPerMinute: number;
@@ -90,7 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT,
     publicUrl: e.PUBLIC_URL,
     dbPoolMax: e.DB_POOL_MAX,
-    worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS, recoverAfterMs: e.WORKER_RECOVER_AFTER_MS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: path.join(path.resolve(e.DATA_DIR), 'mail') },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,

@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { run, type TaskList, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { toGraphileLogger } from './graphile-logger.ts';
+import type { WorkerRecovery } from './recovery.ts';
 
 /** A running worker: how to stop it and how to know it died. */
 export interface WorkerHandle {
@@ -27,6 +29,8 @@ export interface WorkerOptions {
   logger: Logger;
   /** Milliseconds after a stop request before running jobs' `signal` is aborted. */
   shutdownAbortAfterMs?: number;
+  /** Heartbeats for this worker's pool, so its jobs are released soon if the process dies. */
+  recovery?: WorkerRecovery;
 }
 
 /**
@@ -46,8 +50,12 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   pgPool.on('connect', (client) => {
     client.on('error', (error) => opts.logger.warn({ err: error }, 'a worker connection failed'));
   });
+  // Our own emitter, so the recovery hears the pool being created inside run().
+  const events: WorkerEvents = new EventEmitter();
+  opts.recovery?.attach(events);
   const runner = await run({
     pgPool,
+    events,
     taskList: opts.taskList,
     concurrency: opts.concurrency,
     pollInterval: opts.pollIntervalMs,

@@ -153,6 +153,15 @@ export class ReportService {
   }
 
   /**
+   * Settles a report whose job was lost with its worker on the last attempt: failed,
+   * with the reason, and no file left behind (it may have been stored just before).
+   */
+  async abandon(reportId: string, attempts: number): Promise<void> {
+    const message = `The worker generating the report stopped unexpectedly. Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}.`;
+    if (await this.markFailed(reportId, message)) await this.deps.storage.remove(`${reportId}.pdf`).catch(() => {});
+  }
+
+  /**
    * Renders the catalog into storage from one REPEATABLE READ snapshot, so the rows,
    * their count and their total agree even while products change.
    */

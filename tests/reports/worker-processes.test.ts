@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Report } from '../../server/modules/reports/report.model.ts';
+import { bearer, signedInUser } from '../helpers/auth.ts';
+import { waitFor } from '../helpers/jobs.ts';
+import { mailFiles } from '../helpers/mail.ts';
+import { startTestApp, type TestApp } from '../helpers/test-app.ts';
+
+/**
+ * A report worker stopped in the middle of a report, as a real `npm run worker`
+ * process: gracefully (SIGTERM: the report still completes) and brutally (SIGKILL: the
+ * report is picked up again by another worker once the dead one's heartbeat is stale).
+ *
+ * "In the middle" without timing: the test holds an ACCESS EXCLUSIVE lock on
+ * `products`, so the job gets as far as `processing` and then waits on its first read
+ * of the catalog until the test lets go.
+ */
+const RECOVER_AFTER_MS = 2_000;
+
+interface Proc {
+  child: ChildProcess;
+  lines: Record<string, any>[];
+  exit: Promise<number | null>;
+}
+
+function startWorkerProcess(t: TestApp): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', 'worker'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: t.databaseUrl,
+      DATA_DIR: t.dataDir,
+      WORKER_POLL_INTERVAL_MS: '100',
+      WORKER_RECOVER_AFTER_MS: String(RECOVER_AFTER_MS),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: Record<string, any>[] = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      lines.push({ msg: line });
+    }
+  });
+  return { child, lines, exit: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
+}
+
+let t: TestApp;
+const procs: Proc[] = [];
+const locks: Knex.Transaction[] = [];
+beforeAll(async () => {
+  t = await startTestApp({ WORKER_RECOVER_AFTER_MS: String(RECOVER_AFTER_MS) });
+  await t.app.db('products').insert([
+    { name: 'Kettle', price: '30.00' },
+    { name: 'Teapot', price: '25.50' },
+  ]);
+});
+afterAll(async () => {
+  for (const lock of locks) if (!lock.isCompleted()) await lock.rollback();
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  await t.close();
+});
+
+/** Queues a report while `products` is locked, and waits until a worker process is stuck inside it. */
+async function reportStuckInWorker(worker: Proc): Promise<{ id: string; token: string; lock: Knex.Transaction }> {
+  const lock = await t.app.db.transaction();
+  locks.push(lock);
+  await lock.raw('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
+  const { token } = await signedInUser(t);
+  const id = (await t.rest('POST', '/reports', { body: { kind: 'product-catalog' }, headers: bearer(token) })).body.id as string;
+  await waitFor(() => worker.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('worker running')), 'the worker process to start', 60_000);
+  await waitFor(async () => (await Report.query(t.app.db).findById(id))?.status === 'processing', 'the worker to start the report', 30_000);
+  return { id, token, lock };
+}
+
+describe('a worker process stopped in the middle of a report', () => {
+  it('SIGTERM: the worker finishes the report, then exits 0', async () => {
+    const worker = startWorkerProcess(t);
+    procs.push(worker);
+    const { id, lock } = await reportStuckInWorker(worker);
+
+    worker.child.kill('SIGTERM');
+    await waitFor(() => worker.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('shutting down')), 'the worker to begin its shutdown');
+    await lock.rollback();
+
+    expect(await worker.exit).toBe(0);
+    const report = await Report.query(t.app.db).findById(id);
+    expect(report).toMatchObject({ status: 'ready', attempts: 1 });
+    expect((await mailFiles(t.dataDir)).has(`report-ready-${id}.eml`)).toBe(true);
+    expect(await t.app.db('worker_heartbeats')).toEqual([]);
+  }, 90_000);
+
+  it('SIGKILL: another worker picks the report up once the dead one is silent for WORKER_RECOVER_AFTER_MS', async () => {
+    const doomed = startWorkerProcess(t);
+    procs.push(doomed);
+    const { id, lock } = await reportStuckInWorker(doomed);
+    const beats = (await t.app.db('worker_heartbeats').select('poolId')) as { poolId: string }[];
+    expect(beats).toHaveLength(1);
+    const pool = beats[0]!.poolId;
+
+    doomed.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    expect(await doomed.exit).toBeNull();
+    await lock.rollback();
+
+    // The test app's own worker takes over; its sweep finds the dead pool.
+    await t.app.startWorker();
+    const report = await waitFor(async () => {
+      const r = await Report.query(t.app.db).findById(id);
+      return r?.status === 'ready' ? r : undefined;
+    }, 'the report to be picked up again and finished', 60_000);
+    const recoveredAfterMs = Date.now() - killedAt;
+
+    // The killed attempt counts; the second one finished it. One file, one email.
+    expect(report.attempts).toBe(2);
+    expect((await mailFiles(t.dataDir)).has(`report-ready-${id}.eml`)).toBe(true);
+    expect(await t.app.db('worker_heartbeats').where({ poolId: pool })).toEqual([]);
+    // Not a timing assertion: the figure for the README (recovery ≈ 1–1.5 × WORKER_RECOVER_AFTER_MS + backoff).
+    console.info(`report ${id} recovered ${recoveredAfterMs} ms after its worker was killed (WORKER_RECOVER_AFTER_MS=${RECOVER_AFTER_MS})`);
+  }, 90_000);
+});
