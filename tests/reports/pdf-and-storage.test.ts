@@ -116,6 +116,21 @@ describe('local disk report storage', () => {
     expect((await fs.readFile(path.join(s.directory, 'twice.pdf'))).toString()).toBe('second');
   });
 
+  it('a write removes the temporary files a killed writer left for the same key, once they are stale', async () => {
+    const s = storage();
+    await fs.mkdir(s.directory, { recursive: true });
+    const stale = path.join(s.directory, '.tmp-killed.pdf-aaaaaaaaaaaa');
+    const fresh = path.join(s.directory, '.tmp-killed.pdf-bbbbbbbbbbbb');
+    const other = path.join(s.directory, '.tmp-other.pdf-cccccccccccc');
+    for (const f of [stale, fresh, other]) await fs.writeFile(f, 'partial');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await fs.utimes(stale, hourAgo, hourAgo);
+    await fs.utimes(other, hourAgo, hourAgo);
+    await s.put('killed.pdf', Buffer.from('complete'));
+    expect((await s.temporaryFiles()).sort()).toEqual(['.tmp-killed.pdf-bbbbbbbbbbbb', '.tmp-other.pdf-cccccccccccc']);
+    for (const f of [fresh, other]) await fs.rm(f);
+  });
+
   it('a body that fails leaves nothing behind and passes its own error on', async () => {
     const s = storage();
     async function* body() {

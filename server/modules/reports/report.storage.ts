@@ -56,6 +56,9 @@ function checkKey(key: string): void {
 /** Temporary names start with a dot, so `ls` and a listing by key never show them. */
 const TEMP_PREFIX = '.tmp-';
 
+/** A temporary file untouched this long belongs to a writer that is gone. */
+const STALE_TEMP_MS = 10 * 60_000;
+
 /**
  * Files on the local disk, under one directory (`DATA_DIR/reports`). The temporary
  * file sits in the same directory, so the final rename never crosses a file system
@@ -86,13 +89,31 @@ export class LocalDiskStorage implements ReportStorage {
       if (failedSide === 'store') throw new StorageUnavailableError(`Could not store ${key}: ${(error as Error).message}`, { cause: error });
       throw error;
     }
+    let size: number;
     try {
-      const { size } = await fs.stat(temp);
+      ({ size } = await fs.stat(temp));
       await fs.rename(temp, this.pathOf(key));
-      return { size };
     } catch (error) {
       await fs.rm(temp, { force: true }).catch(() => {});
       throw new StorageUnavailableError(`Could not store ${key}: ${(error as Error).message}`, { cause: error });
+    }
+    await this.removeStaleTemporaries(key);
+    return { size };
+  }
+
+  /**
+   * A process killed mid-write leaves its temporary file behind. The next successful
+   * write of the same key removes those; only old ones, since a fresh one may belong to
+   * a write still in progress elsewhere.
+   */
+  private async removeStaleTemporaries(key: string): Promise<void> {
+    const prefix = `${TEMP_PREFIX}${key}-`;
+    const cutoff = Date.now() - STALE_TEMP_MS;
+    for (const name of await fs.readdir(this.directory).catch(() => [] as string[])) {
+      if (!name.startsWith(prefix)) continue;
+      const file = path.join(this.directory, name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && stat.mtimeMs < cutoff) await fs.rm(file, { force: true }).catch(() => {});
     }
   }
 
