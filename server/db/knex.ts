@@ -9,15 +9,33 @@ pg.types.setTypeParser(1700, (value) => value);
  * Builds the knex instance the whole app shares. Columns are snake_case in
  * PostgreSQL and camelCase in code; Objection maps between them.
  */
-export function createKnex(url: string, opts: { poolMax?: number; applicationName?: string } = {}): Knex {
-  const db = knexFactory({
+export function createKnex(url: string, opts: KnexOptions = {}): Knex {
+  const db = knexFactory(knexConfig(url, opts));
+  Model.knex(db);
+  return db;
+}
+
+export interface KnexOptions {
+  poolMax?: number;
+  applicationName?: string;
+}
+
+/** The knex configuration behind createKnex; knexfile.ts uses it so `npx knex` behaves the same. */
+export function knexConfig(url: string, opts: KnexOptions = {}): Knex.Config {
+  return {
     client: 'pg',
     connection: { connectionString: url, application_name: opts.applicationName ?? 'duality' },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     ...knexSnakeCaseMappers(),
-  });
-  Model.knex(db);
-  return db;
+    log: {
+      warn(message: string) {
+        // knex announces a failed migration itself; MigrationError reports it, with the
+        // migration's name and the database's details, to whoever ran the migration.
+        if (/^migration (file "|failed with error)/.test(message)) return;
+        process.emitWarning(message, 'KnexWarning');
+      },
+    },
+  };
 }
 
 export type { Knex };
