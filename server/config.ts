@@ -20,6 +20,15 @@ const EnvSchema = z.object({
   /** Public base URL, used in the OpenAPI document's servers list. */
   PUBLIC_URL: z.string().url().optional(),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /**
+   * Apply pending migrations when the server starts (under a lock, so instances started
+   * together take turns). Set to false where migrations are a separate deploy step;
+   * the server then refuses to start while any are pending.
+   */
+  MIGRATE_ON_START: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -37,6 +46,7 @@ export interface Config {
   bodyLimit: number;
   publicUrl: string | undefined;
   dbPoolMax: number;
+  migrateOnStart: boolean;
 }
 
 export class ConfigError extends Error {
@@ -65,5 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT,
     publicUrl: e.PUBLIC_URL,
     dbPoolMax: e.DB_POOL_MAX,
+    migrateOnStart: e.MIGRATE_ON_START,
   };
 }

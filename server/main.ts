@@ -2,13 +2,15 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { locateDatabase, redactUrl } from './db/database.ts';
 import { createKnex } from './db/knex.ts';
-import { migrateToLatest } from './db/migrations.ts';
+import { MigrationError, prepareSchema, SchemaMismatchError } from './db/migrations.ts';
 import { createLogger } from './logger.ts';
 
 /**
- * `npm start`: database (embedded unless DATABASE_URL is set), pending migrations,
- * HTTP. SIGTERM/SIGINT stop accepting, let in-flight requests finish, close the
- * pool, stop the embedded database and exit 0.
+ * `npm start`: database (embedded unless DATABASE_URL is set), pending migrations
+ * (or, with MIGRATE_ON_START=false, a refusal to start while any are pending), HTTP.
+ * A database migrated by newer code is refused either way. SIGTERM/SIGINT stop
+ * accepting, let in-flight requests finish, close the pool, stop the embedded
+ * database and exit 0.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,12 +18,19 @@ async function main(): Promise<void> {
   const database = await locateDatabase(config, logger);
 
   const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate' });
+  let applied: string[];
   try {
-    const applied = await migrateToLatest(migrator);
-    if (applied.length) logger.info({ applied }, 'applied migrations');
-  } finally {
+    applied = await prepareSchema(migrator, {
+      migrate: config.migrateOnStart,
+      onWait: () => logger.info('another instance is migrating the database; waiting for it'),
+    });
+  } catch (error) {
     await migrator.destroy();
+    await database.close(); // stops the embedded PostgreSQL if this process started it
+    throw error;
   }
+  await migrator.destroy();
+  if (applied.length) logger.info({ applied }, 'applied migrations');
 
   const app = await buildApp({ config, logger, databaseUrl: database.url });
   const address = await app.http.listen({ port: config.port, host: config.host });
@@ -51,7 +60,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) console.error(error.message);
+  if (error instanceof ConfigError || error instanceof SchemaMismatchError || error instanceof MigrationError) console.error(error.message);
   else console.error(error);
   process.exit(1);
 });
