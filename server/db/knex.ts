@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { knexSnakeCaseMappers, Model } from 'objection';
 import pg from 'pg';
+import type { Logger } from 'pino';
 
 // NUMERIC (oid 1700) stays a string: money never passes through a float.
 pg.types.setTypeParser(1700, (value) => value);
@@ -18,22 +19,30 @@ export function createKnex(url: string, opts: KnexOptions = {}): Knex {
 export interface KnexOptions {
   poolMax?: number;
   applicationName?: string;
+  /** Where knex's own warnings go; without one they become process warnings on stderr. */
+  logger?: Logger;
 }
 
 /** The knex configuration behind createKnex; knexfile.ts uses it so `npx knex` behaves the same. */
 export function knexConfig(url: string, opts: KnexOptions = {}): Knex.Config {
+  const log = opts.logger;
   return {
     client: 'pg',
     connection: { connectionString: url, application_name: opts.applicationName ?? 'duality' },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     ...knexSnakeCaseMappers(),
+    // knex otherwise prints pool and deprecation warnings straight to the console.
     log: {
-      warn(message: string) {
+      warn(message: unknown) {
         // knex announces a failed migration itself; MigrationError reports it, with the
         // migration's name and the database's details, to whoever ran the migration.
-        if (/^migration (file "|failed with error)/.test(message)) return;
-        process.emitWarning(message, 'KnexWarning');
+        if (typeof message === 'string' && /^migration (file "|failed with error)/.test(message)) return;
+        if (log) log.warn({ knex: message });
+        else process.emitWarning(String(message), 'KnexWarning');
       },
+      ...(log
+        ? { error: (m: unknown) => log.error({ knex: m }), debug: (m: unknown) => log.debug({ knex: m }), deprecate: (m: unknown) => log.warn({ knex: m }) }
+        : {}),
     },
   };
 }

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: seeds 100,000 products, then measures with autocannon, in one run,
+ * the app's REST and tRPC get-by-id and the REST searched list, each beside a
+ * baseline (bare node:http + pg, same query, same database). Prints requests/s,
+ * p50/p99 latency and the ratio to the baseline.
+ *
+ * BENCH_SECONDS (default 10) sets each run's length; BENCH_CONNECTIONS (default 10).
+ * DATABASE_URL, when set, names a server to create the benchmark database on.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../server/db/database.ts';
+import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
+import { createKnex } from '../server/db/knex.ts';
+import { migrateToLatest } from '../server/db/migrations.ts';
+import { createLogger } from '../server/logger.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 100_000);
+const root = path.resolve(import.meta.dirname, '..');
+
+const logger = createLogger({ logLevel: 'warn' });
+let tmp: string | undefined;
+let adminUrl = process.env.DATABASE_URL;
+const embedded = adminUrl ? undefined : await startEmbeddedPostgres({ dataDir: (tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-bench-'))), logger, ephemeral: true });
+adminUrl ??= embedded!.adminUrl;
+const dbName = `duality_bench_${process.pid}`;
+await createDatabaseIfMissing(adminUrl, dbName);
+const url = withDatabase(adminUrl, dbName);
+const children: ChildProcess[] = [];
+
+try {
+  const db = createKnex(url, { poolMax: 2 });
+  await migrateToLatest(db);
+  console.log(`seeding ${PRODUCTS.toLocaleString('en')} products…`);
+  await db.raw(
+    `INSERT INTO products (name, price, created_at)
+     SELECT 'Product ' || md5(i::text) || ' ' || (ARRAY['mug','plate','cup','bowl','vase'])[1 + i % 5],
+            ((i % 99999) + 1)::numeric / 100, now() - (i || ' seconds')::interval
+     FROM generate_series(1, ?) AS i`,
+    [PRODUCTS],
+  );
+  await db.raw('ANALYZE products');
+  const ids: string[] = (await db('products').select('id').orderByRaw('random()').limit(1000)).map((r: { id: string }) => r.id);
+  await db.destroy();
+
+  const baseline = await startServer('bench/baseline-server.ts', url);
+  const app = await startServer('bench/app-server.ts', url);
+  const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
+  const trpcInput = (id: string) => encodeURIComponent(JSON.stringify({ json: { id } }));
+  const searches = ['mug', 'plate', 'ab', 'cup', '7f'];
+  const listQuery = () => `search=${searches[Math.floor(Math.random() * searches.length)]}&page=${1 + Math.floor(Math.random() * 5)}&size=20`;
+
+  const scenarios: { name: string; baseline: Target; subject: Target }[] = [
+    { name: 'get by id: REST  GET /api/v1/products/{id}', baseline: { base: baseline, path: () => `/products/${pick()}` }, subject: { base: app, path: () => `/api/v1/products/${pick()}` } },
+    { name: 'get by id: tRPC  products.get', baseline: { base: baseline, path: () => `/products/${pick()}` }, subject: { base: app, path: () => `/trpc/products.get?input=${trpcInput(pick())}` } },
+    { name: 'list: REST  GET /api/v1/products?search=…&page=…', baseline: { base: baseline, path: () => `/products?${listQuery()}` }, subject: { base: app, path: () => `/api/v1/products?${listQuery()}` } },
+  ];
+
+  console.log(`autocannon: ${SECONDS}s per run, ${CONNECTIONS} connections; baseline = node:http + pg, same query and database\n`);
+  const rows = [];
+  for (const s of scenarios) {
+    await measure(s.subject, 2); // warm up JIT and pools
+    await measure(s.baseline, 2);
+    const b = await measure(s.baseline, SECONDS);
+    const a = await measure(s.subject, SECONDS);
+    rows.push({ scenario: s.name, 'req/s': a.rps, p50: `${a.p50} ms`, p99: `${a.p99} ms`, 'baseline req/s': b.rps, 'baseline p50': `${b.p50} ms`, 'baseline p99': `${b.p99} ms`, ratio: (a.rps / b.rps).toFixed(2), errors: a.errors + b.errors });
+  }
+  console.table(rows);
+  const target = 0.4;
+  for (const r of rows.slice(0, 2)) console.log(`${Number(r.ratio) >= target ? 'meets' : 'BELOW'} target ≥ ${target}: ${r.scenario} at ${r.ratio} of baseline`);
+} finally {
+  for (const c of children) c.kill('SIGKILL');
+  await dropDatabase(adminUrl, dbName).catch(() => {});
+  await embedded?.stop();
+  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+}
+
+interface Target {
+  base: string;
+  path: () => string;
+}
+
+async function startServer(script: string, databaseUrl: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, BENCH_DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function measure(target: Target, seconds: number) {
+  const result = await autocannon({
+    url: target.base,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [{ setupRequest: (req) => ({ ...req, path: target.path() }) }],
+  });
+  const errors = result.errors + result.non2xx;
+  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors };
+}
