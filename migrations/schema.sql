@@ -25,6 +25,7 @@ CREATE TABLE public.products (
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
 );
+ALTER TABLE ONLY public.products ADD CONSTRAINT products_name_trimmed CHECK (((name)::text = btrim((name)::text)));
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_price_positive CHECK ((price > (0)::numeric));
 CREATE INDEX products_active_newest ON public.products USING btree (created_at DESC, id DESC) WHERE is_active;
