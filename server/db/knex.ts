@@ -23,6 +23,8 @@ export interface KnexOptions {
   logger?: Logger;
 }
 
+const KNEX_MIGRATION_NOTICES = /^(migration file "|migration failed with error|Can't take lock to run migrations|If you are sure migrations are not running)/;
+
 /** The knex configuration behind createKnex; knexfile.ts uses it so `npx knex` behaves the same. */
 export function knexConfig(url: string, opts: KnexOptions = {}): Knex.Config {
   const log = opts.logger;
@@ -34,9 +36,9 @@ export function knexConfig(url: string, opts: KnexOptions = {}): Knex.Config {
     // knex otherwise prints pool and deprecation warnings straight to the console.
     log: {
       warn(message: unknown) {
-        // knex announces a failed migration itself; MigrationError reports it, with the
-        // migration's name and the database's details, to whoever ran the migration.
-        if (typeof message === 'string' && /^migration (file "|failed with error)/.test(message)) return;
+        // knex announces a failed migration and a taken lock itself; server/db/migrations.ts
+        // reports both, with the migration's name, the database's details and what to do.
+        if (typeof message === 'string' && KNEX_MIGRATION_NOTICES.test(message)) return;
         if (log) log.warn({ knex: message });
         else process.emitWarning(String(message), 'KnexWarning');
       },

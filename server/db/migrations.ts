@@ -150,12 +150,29 @@ export async function withMigrationLock<T>(db: Knex, fn: () => Promise<T>, opts:
     }
     try {
       return await fn();
+    } catch (error) {
+      throw explainStaleKnexLock(error);
     } finally {
       await connection.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
   } finally {
     await db.client.destroyRawConnection(connection);
   }
+}
+
+/**
+ * Holding our lock, knex's lock row can only be held by a run that died without
+ * releasing it (a crash during a migration without a transaction) or by a plain
+ * `npx knex` run, which does not take our lock.
+ */
+function explainStaleKnexLock(error: unknown): unknown {
+  if (!(error instanceof Error) || error.name !== 'MigrationLocked') return error;
+  return new Error(
+    `knex's migration lock (${MIGRATIONS_TABLE}_lock) is taken, yet no \`npm run db:*\` or \`npm start\` is migrating: ` +
+      'an earlier run died holding it, or a plain `npx knex` command is running. ' +
+      'If none is, release it with `npx knex migrate:unlock`, check `npm run db:status`, and migrate again.',
+    { cause: error },
+  );
 }
 
 export interface MigrateOptions {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKnex, type Knex } from '../../server/db/knex.ts';
-import { MigrationError, migrateToLatest, migrationConfigFor, MIGRATIONS_DIR, MIGRATION_FILE } from '../../server/db/migrations.ts';
+import { MigrationError, migrateToLatest, migrationConfig, migrationConfigFor, MIGRATIONS_DIR, MIGRATION_FILE } from '../../server/db/migrations.ts';
 import { ROOT, runScript } from '../helpers/processes.ts';
 import { createEmptyDatabase, createTestDatabase } from '../helpers/test-app.ts';
 
@@ -54,6 +54,16 @@ describe('a failing migration', () => {
     expect((await db.raw(`SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'`)).rows).toEqual([]);
     expect((await db.raw(`SELECT proname FROM pg_proc WHERE proname = 'set_updated_at'`)).rows).toEqual([]);
     expect((await db.raw(`SELECT column_name FROM information_schema.columns WHERE table_name = 'products'`)).rows).toEqual([{ column_name: 'x' }]);
+    expect(await recorded(db)).toEqual([]);
+  });
+});
+
+describe('knex’s own lock', () => {
+  it('when left taken by a run that died, migrating says so and what to run', async () => {
+    const { db } = await emptyDatabase();
+    await db.migrate.list(migrationConfig); // creates knex's tables
+    await db('knexMigrationsLock').update({ isLocked: 1 });
+    await expect(migrateToLatest(db)).rejects.toThrow(/knex's migration lock \(knex_migrations_lock\) is taken.*npx knex migrate:unlock/);
     expect(await recorded(db)).toEqual([]);
   });
 });
