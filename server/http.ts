@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './app.ts';
 import { codeForStatus, type ErrorBody } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
 import { registerRestDoor } from './http/rest.ts';
-import { appRouter, type AppRouter } from './router.ts';
+import { registerTrpcDoor } from './http/trpc-door.ts';
+import { appRouter } from './router.ts';
 import { createContextFactory } from './trpc/context.ts';
 
 /**
@@ -26,8 +26,9 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
   });
   // While shutting down, in-flight responses close their keep-alive connection, so
   // close() returns as soon as they are done instead of waiting out the idle timeout.
@@ -35,8 +36,9 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   fastify.addHook('preClose', async () => {
     closing = true;
   });
-  fastify.addHook('onSend', async (_request, reply) => {
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   // Errors raised before a procedure runs (bad JSON, body too large, unknown media type)
@@ -56,15 +58,13 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
 
   const createContext = createContextFactory(deps);
 
-  await fastify.register(fastifyTRPCPlugin, {
+  await registerTrpcDoor(fastify, {
+    router: appRouter,
     prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext,
-      onError({ error, req }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    createContext,
+    onError({ error, req }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
+    },
   });
 
   registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });

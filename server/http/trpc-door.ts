@@ -1,0 +1,94 @@
+import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
+import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../trpc/context.ts';
+
+interface TrpcDoorOptions {
+  router: AnyTRPCRouter;
+  prefix: string;
+  createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context;
+  onError: (o: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => void;
+}
+
+type ResponseItem = { result: { data: unknown } } | { error: unknown };
+
+/**
+ * The tRPC door. Plain JSON queries and mutations, batched or not (all that
+ * `httpBatchLink` and `httpLink` send), are answered here directly: parse, call the
+ * procedure, serialize with tRPC's own `getErrorShape` and `transformTRPCResponse`.
+ * Everything else (streaming links, form data, subscriptions, method override) goes to
+ * tRPC's official Fastify handler.
+ *
+ * Why a fast path at all: tRPC 11's Node adapter turns each request into a fetch
+ * `Request` and back from a `Response` through web streams, which cost more CPU than the
+ * whole rest of a get-by-id call (see the note in bench/products.bench.ts). A
+ * conformance test (tests/http/trpc-door.test.ts) checks that both paths answer
+ * byte for byte alike.
+ */
+export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorOptions): Promise<void> {
+  const { router } = opts;
+  const config = router._def._config;
+  const procedures = router._def.procedures as Record<string, AnyTRPCProcedure>;
+
+  await fastify.register(async (scope) => {
+    // As tRPC's plugin does: keep JSON bodies as text; tRPC parses them (and reports PARSE_ERROR).
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    const official = (request: FastifyRequest, reply: FastifyReply, path: string) =>
+      fastifyRequestHandler({
+        router,
+        req: request,
+        res: reply,
+        path,
+        createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => opts.createContext({ req, res }),
+        onError: ({ error, req, path: p }: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => opts.onError({ error, req, path: p }),
+      } as never);
+
+    scope.all(`${opts.prefix}/:path`, async (request, reply) => {
+      const path = (request.params as { path: string }).path;
+      const query = request.query as Record<string, string | undefined>;
+      const type = request.method === 'GET' ? 'query' : request.method === 'POST' ? 'mutation' : undefined;
+      const paths = path.split(',');
+      const fastPath =
+        type !== undefined &&
+        !request.headers['trpc-accept'] &&
+        query.connectionParams === undefined &&
+        (type === 'query' || typeof request.body === 'string' || request.body === undefined) &&
+        paths.every((p) => procedures[p]?._def.type === type);
+      if (!fastPath) return official(request, reply, path);
+
+      const isBatch = query.batch === '1' || query.batch === 'true';
+      let rawInputs: unknown;
+      try {
+        const text = type === 'query' ? query.input : (request.body as string | undefined);
+        rawInputs = text === undefined || text === '' ? undefined : JSON.parse(text);
+      } catch {
+        return official(request, reply, path); // let tRPC word the PARSE_ERROR
+      }
+      if (isBatch && rawInputs !== undefined && (typeof rawInputs !== 'object' || rawInputs === null)) return official(request, reply, path);
+
+      const ctx = opts.createContext({ req: request, res: reply });
+      const items = await Promise.all(
+        paths.map(async (p, index): Promise<{ item: ResponseItem; status: number }> => {
+          const raw = isBatch ? (rawInputs as Record<string, unknown> | undefined)?.[index] : rawInputs;
+          let input: unknown;
+          try {
+            input = raw === undefined ? undefined : config.transformer.input.deserialize(raw);
+            const data = await procedures[p]!({ ctx, path: p, type: type!, getRawInput: async () => input, signal: undefined, batchIndex: index });
+            return { item: { result: { data } }, status: 200 };
+          } catch (cause) {
+            const error = getTRPCErrorFromUnknown(cause);
+            opts.onError({ error, req: request, path: p });
+            const shape = getErrorShape({ config, error, type: type!, path: p, input, ctx });
+            return { item: { error: shape }, status: (shape as { data?: { httpStatus?: number } }).data?.httpStatus ?? 500 };
+          }
+        }),
+      );
+      const statuses = new Set(items.map((i) => i.status));
+      const status = statuses.size === 1 ? items[0]!.status : 207;
+      const body = transformTRPCResponse(config, (isBatch ? items.map((i) => i.item) : items[0]!.item) as never);
+      return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
+    });
+  });
+}
