@@ -1,10 +1,20 @@
 /**
  * The typed client in use; type-checked in CI so it cannot drift from the server.
- * Run against a started server: `npx tsx client/example.ts`.
+ * Run against a started server with an account allowed to create products, e.g. one
+ * made by `npm run user:create -- --email admin@example.com --name Admin --password '…' --role admin`:
+ * `API_EMAIL=admin@example.com API_PASSWORD='…' npx tsx client/example.ts`.
  */
 import { createClient, TRPCClientError } from './index.ts';
 
-const api = createClient({ url: process.env.API_URL ?? 'http://localhost:3000' });
+const url = process.env.API_URL ?? 'http://localhost:3000';
+const { token, user } = await createClient({ url }).auth.signIn.mutate({
+  email: process.env.API_EMAIL ?? 'admin@example.com',
+  password: process.env.API_PASSWORD ?? '',
+});
+console.log('signed in as', user.email, 'with roles', user.roles.join(', '));
+
+// Every call from this client sends `Authorization: Bearer <token>`.
+const api = createClient({ url, token });
 
 const created = await api.products.create.mutate({ name: 'Espresso cup', price: '7.50' });
 console.log('created', created.id, created.price); // price is the exact string "7.50"
@@ -17,3 +27,5 @@ try {
 } catch (error) {
   if (error instanceof TRPCClientError) console.log('expected:', error.data?.code, error.message);
 }
+
+await api.auth.signOut.mutate(); // the token stops working everywhere

@@ -29,6 +29,15 @@ const EnvSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
+  /** How long a graceful shutdown may wait for in-flight work before exiting anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
+  SIGN_IN_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Set to true behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from X-Forwarded-*. */
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -47,6 +56,9 @@ export interface Config {
   publicUrl: string | undefined;
   dbPoolMax: number;
   migrateOnStart: boolean;
+  shutdownTimeoutMs: number;
+  signInLimitPerMinute: number;
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -76,5 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.PUBLIC_URL,
     dbPoolMax: e.DB_POOL_MAX,
     migrateOnStart: e.MIGRATE_ON_START,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
   };
 }

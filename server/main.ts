@@ -42,9 +42,19 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal means "now": don't wait for in-flight work any longer.
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      await database.close().catch(() => {});
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
+      void database.close().finally(() => process.exit(1));
+    }, config.shutdownTimeoutMs);
+    force.unref();
     try {
       await app.close();
       await database.close();

@@ -1,9 +1,13 @@
+import { authRouter } from './modules/auth/auth.router.ts';
 import { productRouter } from './modules/products/product.router.ts';
+import { userRouter } from './modules/users/user.router.ts';
 import { router } from './trpc/init.ts';
 
 /** Every module's router, one line each. The tRPC name is the key; REST paths are in each procedure's meta. */
 export const appRouter = router({
   products: productRouter,
+  auth: authRouter,
+  users: userRouter,
 });
 
 /** The type the typed client is built from (client/index.ts). */

@@ -149,22 +149,24 @@ async function checkOnScratch(
 }
 
 export function checkModels(models: ModelInfo[], schema: SchemaSnapshot): CheckResult {
-  const problems: string[] = [];
+  const undeclared: string[] = [];
+  const lacking: string[] = [];
   for (const model of models) {
     const table = model.table.includes('.') ? model.table : `public.${model.table}`;
-    if (!model.columns) {
-      problems.push(`${model.name} (${model.file}) does not declare its columns: add \`static readonly columns = modelColumns<${model.name}>()([...])\`.`);
-    } else if (!schema.objects.has(`table ${table}`)) {
-      problems.push(`${model.name} (${model.file}) maps table ${table}, which the schema lacks.`);
-    } else {
+    const where = `${model.name} (${model.file})`;
+    if (!model.columns) undeclared.push(`${where} does not declare its columns: add \`static readonly columns = modelColumns<${model.name}>()([...])\`.`);
+    else if (!schema.objects.has(`table ${table}`)) lacking.push(`${where} maps table ${table}, which the schema lacks.`);
+    else {
       for (const column of model.columns) {
-        if (!schema.objects.has(`column ${table}.${column}`)) problems.push(`${model.name} (${model.file}) declares column ${table}.${column}, which the schema lacks.`);
+        if (!schema.objects.has(`column ${table}.${column}`)) lacking.push(`${where} declares column ${table}.${column}, which the schema lacks.`);
       }
     }
   }
-  return problems.length
-    ? { status: 'fail', title: "a model names what the schema lacks", details: `${problems.join('\n')}\nAdd a migration for it, or correct the model.` }
-    : { status: 'pass', title: `every model's columns exist (${models.map((m) => m.name).join(', ') || 'no models'})` };
+  if (!undeclared.length && !lacking.length) {
+    return { status: 'pass', title: `every model's columns exist (${models.map((m) => m.name).join(', ') || 'no models'})` };
+  }
+  const details = [...undeclared, ...lacking, ...(lacking.length ? ['Add a migration for it, or correct the model.'] : [])];
+  return { status: 'fail', title: "the models' columns do not match the schema", details: details.join('\n') };
 }
 
 async function checkLive(liveUrl: string, config: Knex.MigratorConfig, expected: SchemaSnapshot): Promise<CheckResult> {

@@ -66,10 +66,15 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: { baseUrl: str
     const codes = new Set(Object.keys(op.responses).map(Number).filter((s) => s >= 400));
     if (access.kind === 'public') {
       op.security = [];
-      codes.delete(401);
-      codes.delete(403);
+      // Not for lack of a session; a public operation may still answer 401 on its own (sign-in).
+      const declared = meta.openapi.errorResponses ?? [];
+      const listed = new Set((Array.isArray(declared) ? declared : Object.keys(declared)).map(Number));
+      if (!listed.has(401)) codes.delete(401);
+      if (!listed.has(403)) codes.delete(403);
     } else {
-      op.security = [{ bearerAuth: [] }, { sessionCookie: [] }];
+      // OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs: the permission goes there.
+      const needs = access.kind === 'permission' ? [access.permission] : [];
+      op.security = [{ bearerAuth: needs }, { sessionCookie: needs }];
       codes.add(401);
       if (access.kind === 'permission') {
         codes.add(403);

@@ -41,3 +41,10 @@ export function queryCoercer(inputSchema: unknown): (query: Record<string, unkno
     return query;
   };
 }
+
+/** True when the procedure takes no input (no parser, or z.void()/z.undefined()): REST then passes none. */
+export function takesNoInput(inputSchema: unknown): boolean {
+  if (inputSchema === undefined) return true;
+  const type = unwrap(inputSchema as ZodLike)?._zod?.def.type;
+  return type === 'void' || type === 'undefined' || type === 'never';
+}

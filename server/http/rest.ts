@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorHeaders, HTTP_STATUS, toErrorBody } from '../errors.ts';
 import type { Context } from '../trpc/context.ts';
 import { listProcedures } from './procedure-meta.ts';
-import { queryCoercer } from './query-coercion.ts';
+import { queryCoercer, takesNoInput } from './query-coercion.ts';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -19,7 +19,7 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  */
 export function registerRestDoor(
   fastify: FastifyInstance,
-  opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context; isProduction: boolean },
+  opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>; isProduction: boolean },
 ): void {
   const procedures = opts.router._def.procedures as Record<string, AnyTRPCProcedure>;
   for (const info of listProcedures(opts.router)) {
@@ -28,6 +28,7 @@ export function registerRestDoor(
     const procedure = procedures[info.path]!;
     const takesBody = BODY_METHODS.has(openapi.method);
     const coerce = queryCoercer(procedure._def.inputs[0]);
+    const noInput = takesNoInput(procedure._def.inputs[0]);
     const successStatus = info.meta.successStatus ?? 200;
 
     fastify.route({
@@ -35,12 +36,14 @@ export function registerRestDoor(
       url: opts.prefix + openapi.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (request, reply) => {
         const params = request.params as Record<string, string>;
-        const input = takesBody
-          ? { ...(request.body as object | undefined), ...params }
-          : coerce({ ...(request.query as Record<string, unknown>), ...params });
+        const input = noInput
+          ? undefined
+          : takesBody
+            ? { ...(request.body as object | undefined), ...params }
+            : coerce({ ...(request.query as Record<string, unknown>), ...params });
         try {
           const data = await procedure({
-            ctx: opts.createContext({ req: request, res: reply }),
+            ctx: await opts.createContext({ req: request, res: reply }),
             path: info.path,
             type: info.type,
             getRawInput: async () => input,

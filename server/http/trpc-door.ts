@@ -1,4 +1,5 @@
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
+import { errorHeaders } from '../errors.ts';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../trpc/context.ts';
@@ -6,7 +7,7 @@ import type { Context } from '../trpc/context.ts';
 interface TrpcDoorOptions {
   router: AnyTRPCRouter;
   prefix: string;
-  createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context;
+  createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>;
   onError: (o: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => void;
 }
 
@@ -43,6 +44,8 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         path,
         createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => opts.createContext({ req, res }),
         onError: ({ error, req, path: p }: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => opts.onError({ error, req, path: p }),
+        // Headers an error asks for (Retry-After on 429), as the fast path and REST send them.
+        responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: Object.assign({}, ...errors.map(errorHeaders)) }),
       } as never);
 
     scope.all(`${opts.prefix}/:path`, async (request, reply) => {
@@ -68,18 +71,28 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
       }
       if (isBatch && rawInputs !== undefined && (typeof rawInputs !== 'object' || rawInputs === null)) return official(request, reply, path);
 
-      const ctx = opts.createContext({ req: request, res: reply });
+      // A context that cannot be built (e.g. the session store is down) fails every call in the batch.
+      let ctx: Context | undefined;
+      let contextError: unknown;
+      try {
+        ctx = await opts.createContext({ req: request, res: reply });
+      } catch (cause) {
+        contextError = cause;
+      }
+      const headers: Record<string, string> = {};
       const items = await Promise.all(
         paths.map(async (p, index): Promise<{ item: ResponseItem; status: number }> => {
           const raw = isBatch ? (rawInputs as Record<string, unknown> | undefined)?.[index] : rawInputs;
           let input: unknown;
           try {
+            if (contextError) throw contextError;
             input = raw === undefined ? undefined : config.transformer.input.deserialize(raw);
             const data = await procedures[p]!({ ctx, path: p, type: type!, getRawInput: async () => input, signal: undefined, batchIndex: index });
             return { item: { result: { data } }, status: 200 };
           } catch (cause) {
             const error = getTRPCErrorFromUnknown(cause);
             opts.onError({ error, req: request, path: p });
+            Object.assign(headers, errorHeaders(error));
             const shape = getErrorShape({ config, error, type: type!, path: p, input, ctx });
             return { item: { error: shape }, status: (shape as { data?: { httpStatus?: number } }).data?.httpStatus ?? 500 };
           }
@@ -88,7 +101,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
       const statuses = new Set(items.map((i) => i.status));
       const status = statuses.size === 1 ? items[0]!.status : 207;
       const body = transformTRPCResponse(config, (isBatch ? items.map((i) => i.item) : items[0]!.item) as never);
-      return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
+      return reply.code(status).headers(headers).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));
     });
   });
 }

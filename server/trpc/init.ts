@@ -1,11 +1,12 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { HTTP_STATUS, toErrorBody } from '../errors.ts';
+import { AppError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
+import type { Permission } from '../modules/auth/permissions.ts';
 import type { Context } from './context.ts';
 
 /** Who may call a procedure. Every procedure states one (see procedures.ts). */
-export type Access = { kind: 'public' } | { kind: 'signed-in' } | { kind: 'permission'; permission: string };
+export type Access = { kind: 'public' } | { kind: 'signed-in' } | { kind: 'permission'; permission: Permission };
 
 /** Procedure metadata: the REST route (trpc-to-openapi) and the access rule. */
 export type Meta = OpenApiMeta & {
@@ -39,7 +40,20 @@ const t = initTRPC
     },
   });
 
+/**
+ * tRPC treats any error that is not a TRPCError as an unexpected fault (code
+ * INTERNAL_SERVER_ERROR, logged as a failure). Domain code throws AppError kinds,
+ * so they are turned into TRPCErrors with their own code here, once, for every
+ * procedure: the JSON-RPC code matches, and a 404 or 409 is not logged as a crash.
+ */
+const appErrorsAsTRPCErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
+  return result;
+});
+
 export const router = t.router;
 export const middleware = t.middleware;
-export const baseProcedure = t.procedure;
+/** Not for routers: build procedures from procedures.ts, which declares their access. */
+export const baseProcedure = t.procedure.use(appErrorsAsTRPCErrors);
 export const createCallerFactory = t.createCallerFactory;

@@ -1,8 +1,47 @@
-import { baseProcedure } from './init.ts';
+import { TRPCError } from '@trpc/server';
+import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+import type { Permission } from '../modules/auth/permissions.ts';
+import { baseProcedure, middleware, type Access } from './init.ts';
 
 /**
  * Procedure builders, one per kind of access. A procedure is built from exactly
  * one of them, and the builder writes its access rule into the procedure's meta,
  * where the OpenAPI document and the access test read it.
+ *
+ * Each builder also checks, on every call, that the meta still says what the
+ * builder enforces: a later `.meta({ access })` cannot make the documentation
+ * and the enforcement disagree (the call fails instead, and so does the access test).
  */
-export const publicProcedure = baseProcedure.meta({ access: { kind: 'public' } });
+function declared(access: Access) {
+  return middleware(({ meta, next }) => {
+    const actual = meta?.access;
+    const same =
+      actual?.kind === access.kind && (access.kind !== 'permission' || (actual.kind === 'permission' && actual.permission === access.permission));
+    if (!same) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Procedure meta declares access ${JSON.stringify(actual)} but is built for ${JSON.stringify(access)}` });
+    return next();
+  });
+}
+
+const signedIn = middleware(({ ctx, next }) => {
+  if (!ctx.actor) throw ctx.authRejection ?? new UnauthorizedError();
+  return next({ ctx: { actor: ctx.actor } });
+});
+
+/** Anyone may call it. */
+export const publicProcedure = baseProcedure.meta({ access: { kind: 'public' } }).use(declared({ kind: 'public' }));
+
+/** Needs a valid session (401 without); `ctx.actor` is non-null inside. */
+export const authedProcedure = baseProcedure.meta({ access: { kind: 'signed-in' } }).use(declared({ kind: 'signed-in' })).use(signedIn);
+
+/** Needs a valid session (401 without) whose user holds `permission` (403 without). */
+export function requirePermission(permission: Permission) {
+  const access: Access = { kind: 'permission', permission };
+  return baseProcedure
+    .meta({ access })
+    .use(declared(access))
+    .use(signedIn)
+    .use(({ ctx, next }) => {
+      if (!ctx.actor.permissions.has(permission)) throw new ForbiddenError(`Requires permission ${permission}`);
+      return next();
+    });
+}

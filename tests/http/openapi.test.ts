@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import createFetchClient from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../../client/rest-types.ts';
+import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeProduct } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -23,7 +24,7 @@ describe('the OpenAPI document', () => {
     const doc: any = await (await fetch(`${t.url}/openapi.json`)).json();
     const errorRef = { $ref: '#/components/schemas/Error' };
     const create = doc.paths['/products'].post;
-    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '413', '415', '500']);
+    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '403', '413', '415', '500']);
     expect(create.responses['400'].content['application/json'].schema).toEqual(errorRef);
     const del = doc.paths['/products/{id}'].delete;
     expect(del.responses['204']).toEqual({ description: 'Done; no content' });
@@ -42,7 +43,8 @@ describe('the OpenAPI document', () => {
 
 describe('REST through openapi-fetch with the generated types', () => {
   it('creates, reads and lists products', async () => {
-    const api = createFetchClient<paths>({ baseUrl: `${t.url}/api/v1` });
+    const { token } = await signedInUser(t, { roles: ['admin'] });
+    const api = createFetchClient<paths>({ baseUrl: `${t.url}/api/v1`, headers: bearer(token) });
     const created = await api.POST('/products', { body: { name: 'Typed REST mug', price: '4.20' } });
     expect(created.response.status).toBe(201);
     const id = created.data!.id;

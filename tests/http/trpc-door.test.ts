@@ -1,8 +1,10 @@
+import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../../server/router.ts';
 import { createContextFactory } from '../../server/trpc/context.ts';
+import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeProduct } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -14,9 +16,12 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 let t: TestApp;
 let official: FastifyInstance;
 let officialUrl: string;
+let asAdmin: Record<string, string>;
 beforeAll(async () => {
   t = await startTestApp();
+  asAdmin = bearer((await signedInUser(t, { roles: ['admin'] })).token);
   official = Fastify();
+  await official.register(fastifyCookie);
   await official.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions: { router: appRouter, createContext: createContextFactory(t.app) } });
   officialUrl = await official.listen({ port: 0, host: '127.0.0.1' });
 });
@@ -56,7 +61,7 @@ describe('the tRPC fast path answers exactly like the official adapter', () => {
 
   it('for mutations and their errors', async () => {
     const p = await makeProduct(t.app.db);
-    const post = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...asAdmin }, body: JSON.stringify(body) });
     const update = (name: string) => both('/trpc/products.update?batch=1', post({ 0: { json: { id: p.id, name } } }));
     // The first call renames, the second finds it already renamed: compare each door on equal terms.
     const first = await update('Renamed');
@@ -71,7 +76,10 @@ describe('the tRPC fast path answers exactly like the official adapter', () => {
     }
     const wrongMethod = await both(`/trpc/products.create?input=${enc({ json: { name: 'x', price: '1.00' } })}`);
     expect(wrongMethod.ours).toEqual(wrongMethod.theirs);
-    const badJson = await both('/trpc/products.create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"json":' });
+    const badJson = await both('/trpc/products.create', { method: 'POST', headers: { 'content-type': 'application/json', ...asAdmin }, body: '{"json":' });
+    const anonymous = await both('/trpc/products.create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"json":{"name":"x","price":"1.00"}}' });
+    expect(anonymous.ours.status).toBe(401);
+    expect(anonymous.ours).toEqual(anonymous.theirs);
     expect(badJson.ours).toEqual(badJson.theirs);
     const unknown = await both(`/trpc/products.nothing?input=${enc({ json: {} })}`);
     expect(unknown.ours).toEqual(unknown.theirs);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillInBatches } from '../../server/db/backfill.ts';
 import type { Knex } from '../../server/db/knex.ts';
 import { migrationConfig } from '../../server/db/migrations.ts';
+import { bearer, signedInUser } from '../helpers/auth.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const TRIM_MIGRATION = '20261124165455_products_name_trimmed.ts';
@@ -39,7 +40,8 @@ describe('the batched backfill (products_name_trimmed)', () => {
 
   it('leaves PostgreSQL refusing an untrimmed name, while the API keeps trimming', async () => {
     await expect(db.raw(`INSERT INTO products (name, price) VALUES (' Cup', 1)`)).rejects.toMatchObject({ code: '23514', constraint: 'products_name_trimmed' });
-    const created = await t.rest('POST', '/products', { body: { name: '  Cup  ', price: '1.00' } });
+    const { token } = await signedInUser(t, { roles: ['admin'] });
+    const created = await t.rest('POST', '/products', { body: { name: '  Cup  ', price: '1.00' }, headers: bearer(token) });
     expect(created.status).toBe(201);
     expect(created.body.name).toBe('Cup');
   });

@@ -1,7 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -54,8 +56,28 @@ async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void
   }
 }
 
-async function post(base: string, body: unknown) {
-  return fetch(`${base}/api/v1/products`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function post(base: string, body: unknown, token: string) {
+  return fetch(`${base}/api/v1/products`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+}
+
+/**
+ * A token for a first admin made as the README says, with `npm run user:create`
+ * beside the running server, on the same data; then signed in over HTTP.
+ */
+async function adminToken(base: string, env: Record<string, string>): Promise<string> {
+  const email = `admin-${randomUUID()}@example.com`;
+  const password = 'first admin password';
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'server/cli/user-create.ts', '--email', email, '--name', 'Admin', '--password', password, '--role', 'admin'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'warn', ...env },
+  });
+  const res = await fetch(`${base}/api/v1/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { token: string }).token;
 }
 
 describe('npm start', () => {
@@ -70,7 +92,8 @@ describe('npm start', () => {
       expect(first.logs()).toMatch(/"docs":"http:\/\/localhost:\d+\/docs"/);
       expect(first.logs()).toContain('"embedded":true');
       expect((await fetch(`${first.base}/readyz`)).status).toBe(200);
-      const created: any = await (await post(first.base, { name: "Survives restarts", price: "1.50" })).json();
+      const token = await adminToken(first.base, { DATA_DIR: dataDir });
+      const created: any = await (await post(first.base, { name: "Survives restarts", price: "1.50" }, token)).json();
 
       first.child.kill('SIGTERM');
       expect(await first.exit).toBe(0);
@@ -93,7 +116,8 @@ describe('npm start', () => {
     cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
     const app = await start({ DATABASE_URL: database.url, DATA_DIR: dataDir });
     expect(app.logs()).toContain('"embedded":false');
-    expect((await post(app.base, { name: 'On the given server', price: 2 })).status).toBe(201);
+    const token = await adminToken(app.base, { DATABASE_URL: database.url, DATA_DIR: dataDir });
+    expect((await post(app.base, { name: 'On the given server', price: 2 }, token)).status).toBe(201);
     await expect(fs.access(path.join(dataDir, 'postgres'))).rejects.toThrow();
     app.child.kill('SIGTERM');
     expect(await app.exit).toBe(0);
@@ -115,6 +139,22 @@ describe('npm start', () => {
     await trx.commit();
     expect(await slow).toBe(200);
     expect(await app.exit).toBe(0);
+  });
+
+  it('gives up on a request that outlives SHUTDOWN_TIMEOUT_MS and exits 1', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const app = await start({ DATABASE_URL: database.url, SHUTDOWN_TIMEOUT_MS: '300' });
+    const db = createKnex(database.url, { poolMax: 2 });
+    cleanups.push(() => db.destroy());
+    const trx = await db.transaction();
+    cleanups.push(() => trx.rollback().catch(() => {}));
+    await trx.raw('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
+    void fetch(`${app.base}/api/v1/products`).catch(() => {});
+    await waitFor(async () => (await db.raw(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%products%'`)).rows.length > 0);
+    app.child.kill('SIGTERM');
+    expect(await app.exit).toBe(1);
+    expect(app.logs()).toContain('shutdown took too long');
   });
 });
 

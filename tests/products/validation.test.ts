@@ -1,11 +1,17 @@
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeProduct } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let t: TestApp;
+/** Writes need their permission (tests/auth); validation is checked for a caller who holds it. */
+let adminToken: string;
+let asAdmin: Record<string, string>;
 beforeAll(async () => {
   t = await startTestApp();
+  ({ token: adminToken } = await signedInUser(t, { roles: ['admin'] }));
+  asAdmin = bearer(adminToken);
 });
 afterAll(() => t.close());
 
@@ -40,14 +46,14 @@ const invalidCreates: [string, unknown, string][] = [
 
 describe('bad input gets the same clear error on both doors', () => {
   it.each(invalidCreates)('create with %s → 400 naming the field', async (_label, input, field) => {
-    const rest = await t.rest('POST', '/products', { body: input });
+    const rest = await t.rest('POST', '/products', { body: input, headers: asAdmin });
     expect(rest.status).toBe(400);
     expect(rest.body.code).toBe('BAD_REQUEST');
     expect(rest.body.message).toBe('Input validation failed');
     expect(rest.body.issues.map((i: { path: string[] }) => i.path.join('.'))).toContain(field);
     for (const issue of rest.body.issues) expect(Object.keys(issue).sort()).toEqual(['code', 'message', 'path']);
 
-    const trpc = await trpcError(t.client().products.create.mutate(input as never));
+    const trpc = await trpcError(t.client(adminToken).products.create.mutate(input as never));
     expect(trpc).toEqual({ status: 400, body: rest.body });
   });
 
@@ -60,9 +66,9 @@ describe('bad input gets the same clear error on both doors', () => {
 
   it('an unknown id is 404 on both doors, with the same body', async () => {
     const id = '7d0c7b1e-8f1a-4c55-9a53-2c6a4b1f0e11';
-    const rest = await t.rest('PATCH', `/products/${id}`, { body: { name: 'x' } });
+    const rest = await t.rest('PATCH', `/products/${id}`, { body: { name: 'x' }, headers: asAdmin });
     expect(rest.status).toBe(404);
-    expect(await trpcError(t.client().products.update.mutate({ id, name: 'x' }))).toEqual({ status: 404, body: rest.body });
+    expect(await trpcError(t.client(adminToken).products.update.mutate({ id, name: 'x' }))).toEqual({ status: 404, body: rest.body });
   });
 
   it('minPrice greater than maxPrice is 400 on both doors', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { publicProcedure } from '../../trpc/procedures.ts';
+import { publicProcedure, requirePermission } from '../../trpc/procedures.ts';
 import { router } from '../../trpc/init.ts';
 import { CreateProductInput, ListProductsInput, ProductIdInput, ProductPageSchema, ProductSchema, UpdateProductInput } from './product.schemas.ts';
 
@@ -19,19 +19,19 @@ export const productRouter = router({
     .output(ProductSchema)
     .query(({ ctx, input }) => ctx.services.products.get(input.id)),
 
-  create: publicProcedure
+  create: requirePermission('products:create')
     .meta({ openapi: { method: 'POST', path: '/products', tags, summary: 'Create a product' }, successStatus: 201 })
     .input(CreateProductInput)
     .output(ProductSchema)
     .mutation(({ ctx, input }) => ctx.services.products.create(input)),
 
-  update: publicProcedure
+  update: requirePermission('products:update')
     .meta({ openapi: { method: 'PATCH', path: '/products/{id}', tags, summary: 'Change a product (isActive: true restores an archived one)', errorResponses: [404] } })
     .input(UpdateProductInput)
     .output(ProductSchema)
     .mutation(({ ctx, input }) => ctx.services.products.update(input)),
 
-  delete: publicProcedure
+  delete: requirePermission('products:delete')
     .meta({ openapi: { method: 'DELETE', path: '/products/{id}', tags, summary: 'Archive a product (the row is kept)', errorResponses: [404] }, successStatus: 204 })
     .input(ProductIdInput)
     .output(z.void())

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
 import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
 
 const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
@@ -25,8 +26,7 @@ export const UpdateProductInput = z
 
 export const ListProductsInput = z
   .object({
-    page: z.number().int().min(1).default(1).meta({ description: 'Page number, from 1' }),
-    size: z.number().int().min(1).max(100).default(20).meta({ description: 'Items per page, 1–100' }),
+    ...pageQueryFields,
     search: z.string().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name' }),
     minPrice: PriceBound.optional(),
     maxPrice: PriceBound.optional(),
@@ -47,15 +47,7 @@ export const ProductSchema = z
   })
   .meta({ id: 'Product' });
 
-export const ProductPageSchema = z
-  .object({
-    items: z.array(ProductSchema),
-    total: z.number().int().meta({ description: 'Matching products across all pages' }),
-    page: z.number().int(),
-    size: z.number().int(),
-    pages: z.number().int().meta({ description: 'Number of pages at this size' }),
-  })
-  .meta({ id: 'ProductPage' });
+export const ProductPageSchema = pageSchema(ProductSchema, 'ProductPage', 'products');
 
 export type CreateProductInput = z.output<typeof CreateProductInput>;
 export type UpdateProductInput = z.output<typeof UpdateProductInput>;

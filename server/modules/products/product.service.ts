@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../errors.ts';
+import { fetchPage } from '../../lib/pagination.ts';
 import { Product } from './product.model.ts';
 import type { CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
 
@@ -39,12 +40,8 @@ export class ProductService {
     if (query.minPrice !== undefined) filtered.modify('priceAtLeast', query.minPrice);
     if (query.maxPrice !== undefined) filtered.modify('priceAtMost', query.maxPrice);
 
-    const [items, counted] = await Promise.all([
-      filtered.clone().modify('newestFirst').offset((query.page - 1) * query.size).limit(query.size),
-      filtered.clone().count({ total: '*' }).first() as unknown as Promise<{ total: string }>,
-    ]);
-    const total = Number(counted.total);
-    return { items: items.map(toProductDto), total, page: query.page, size: query.size, pages: Math.ceil(total / query.size) };
+    const page = await fetchPage(filtered, query, (q) => q.modify('newestFirst'));
+    return { ...page, items: page.items.map(toProductDto) };
   }
 }
 

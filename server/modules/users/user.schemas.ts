@@ -1,0 +1,57 @@
+import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { z } from 'zod';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
+import { PERMISSIONS } from '../auth/permissions.ts';
+
+export const Email = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email())
+  .meta({ description: 'Email address; surrounding spaces are removed and case is ignored when comparing', example: 'ada@example.com' });
+export const UserName = z.string().trim().min(1).max(200).meta({ description: 'Display name, 1–200 characters', example: 'Ada Lovelace' });
+export const Password = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH)
+  .max(PASSWORD_MAX_LENGTH)
+  .meta({ description: `Password, ${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters`, example: 'correct horse battery staple' });
+export const RoleName = z.string().trim().min(1).max(50);
+
+export const NewUserInput = z.object({ email: Email, name: UserName, password: Password });
+
+export const UserIdInput = z.object({ id: z.uuid() });
+
+export const ListUsersInput = z.object({
+  ...pageQueryFields,
+  search: z.string().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name or email' }),
+});
+
+export const SetRolesInput = z.object({
+  id: z.uuid(),
+  roles: z.array(RoleName).max(20).meta({ description: "The user's roles after the call (replaces the current set)", example: ['member'] }),
+});
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    isActive: z.boolean(),
+    roles: z.array(z.string()).meta({ description: 'Role names, sorted' }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'User' });
+
+export const CurrentUserSchema = UserSchema.extend({
+  permissions: z.array(z.enum(PERMISSIONS)).meta({ description: 'Everything this user may do, through all roles, sorted' }),
+}).meta({ id: 'CurrentUser' });
+
+export const UserPageSchema = pageSchema(UserSchema, 'UserPage', 'users');
+
+export type NewUserInput = z.output<typeof NewUserInput>;
+export type ListUsersInput = z.output<typeof ListUsersInput>;
+export type SetRolesInput = z.output<typeof SetRolesInput>;
+export type UserDto = z.output<typeof UserSchema>;
+export type CurrentUserDto = z.output<typeof CurrentUserSchema>;
+export type UserPage = z.output<typeof UserPageSchema>;

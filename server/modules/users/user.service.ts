@@ -1,0 +1,125 @@
+import type { Knex } from 'knex';
+import { UniqueViolationError } from 'objection';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { fetchPage } from '../../lib/pagination.ts';
+import type { Actor } from '../auth/actor.ts';
+import { hashPassword } from '../auth/password.ts';
+import { DEFAULT_ROLE, type RoleService } from '../auth/role.service.ts';
+import type { SessionService } from '../auth/session.service.ts';
+import { User } from './user.model.ts';
+import type { CurrentUserDto, ListUsersInput, NewUserInput, UserDto, UserPage } from './user.schemas.ts';
+
+/** What sign-in needs to check a password; never leaves the server. */
+export interface UserCredentials {
+  id: string;
+  passwordHash: string;
+  isActive: boolean;
+}
+
+/**
+ * Accounts: creation (sign-up and the CLI), the signed-in user's view of itself,
+ * and administration (list, roles, deactivation).
+ */
+export class UserService {
+  constructor(private readonly deps: { db: Knex; roles: RoleService; sessions: SessionService }) {}
+
+  /**
+   * Creates an account with the `member` role plus any `extraRoles`, in one
+   * transaction. A duplicate email (compared case-insensitively) is a ConflictError.
+   */
+  async create(input: NewUserInput & { extraRoles?: readonly string[] }): Promise<UserDto> {
+    // Hash before the transaction: Argon2 takes a while and must not hold a connection.
+    const passwordHash = await hashPassword(input.password);
+    const user = await this.deps.db.transaction(async (trx) => {
+      let created: User;
+      try {
+        created = await User.query(trx).insert({ email: input.email.trim(), name: input.name.trim(), passwordHash }).returning('*');
+      } catch (error) {
+        if (error instanceof UniqueViolationError) throw new ConflictError('An account with this email already exists');
+        throw error;
+      }
+      await this.deps.roles.assign(trx, created.id, [DEFAULT_ROLE, ...(input.extraRoles ?? [])]);
+      // Future: await this.deps.events.publish(trx, 'user.created', { userId: created.id, email: created.email, name: created.name });
+      return created;
+    });
+    return this.toDto(user);
+  }
+
+  async get(id: string): Promise<UserDto> {
+    const user = await User.query(this.deps.db).findById(id);
+    if (!user) throw new NotFoundError('User', id);
+    return this.toDto(user);
+  }
+
+  /** The signed-in user, with the permissions the request was checked against. */
+  async me(actor: Actor): Promise<CurrentUserDto> {
+    const user = await this.get(actor.userId);
+    return { ...user, permissions: [...actor.permissions].sort() };
+  }
+
+  async list(query: ListUsersInput): Promise<UserPage> {
+    const filtered = User.query(this.deps.db);
+    if (query.search) filtered.modify('nameOrEmailContains', query.search);
+    const page = await fetchPage(filtered, query, (q) => q.modify('oldestFirst'));
+    const roles = await this.deps.roles.rolesOf(page.items.map((u) => u.id));
+    return { ...page, items: page.items.map((u) => toUserDto(u, roles.get(u.id) ?? [])) };
+  }
+
+  /** Replaces a user's roles; takes effect on their next request. */
+  async setRoles(id: string, roleNames: readonly string[]): Promise<UserDto> {
+    const user = await this.deps.db.transaction(async (trx) => {
+      const found = await User.query(trx).findById(id).forUpdate();
+      if (!found) throw new NotFoundError('User', id);
+      await this.deps.roles.replace(trx, id, roleNames);
+      return found;
+    });
+    return this.toDto(user);
+  }
+
+  /**
+   * Deactivates an account and ends all its sessions, in one transaction: once it
+   * commits, none of the user's tokens works anywhere. You cannot deactivate
+   * yourself (that is how the last administrator gets locked out).
+   */
+  async deactivate(id: string, actor: Actor): Promise<UserDto> {
+    if (id === actor.userId) throw new ConflictError('You cannot deactivate your own account');
+    const user = await this.deps.db.transaction(async (trx) => {
+      const updated = await User.query(trx).patchAndFetchById(id, { isActive: false });
+      if (!updated) throw new NotFoundError('User', id);
+      await this.deps.sessions.invalidateAllForUser(updated.id, trx);
+      // Future: await this.deps.events.publish(trx, 'user.deactivated', { userId: id, by: actor.userId });
+      return updated;
+    });
+    return this.toDto(user);
+  }
+
+  /** For sign-in only: the stored hash of the account with this email, active or not. */
+  async findCredentials(email: string): Promise<UserCredentials | undefined> {
+    const user = await User.query(this.deps.db).modify('byEmail', email).first();
+    return user && { id: user.id, passwordHash: user.passwordHash, isActive: user.isActive };
+  }
+
+  /** The account behind a session, or undefined when it is gone or deactivated. */
+  async findActive(id: string): Promise<Pick<User, 'id' | 'email' | 'name'> | undefined> {
+    const user = await User.query(this.deps.db).findById(id).where('isActive', true).select('id', 'email', 'name');
+    return user && { id: user.id, email: user.email, name: user.name };
+  }
+
+  private async toDto(user: User): Promise<UserDto> {
+    const roles = await this.deps.roles.rolesOf([user.id]);
+    return toUserDto(user, roles.get(user.id) ?? []);
+  }
+}
+
+/** The public view of a user: every field but the password hash. */
+export function toUserDto(u: User, roles: string[]): UserDto {
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    isActive: u.isActive,
+    roles,
+    createdAt: u.createdAt.toISOString(),
+    updatedAt: u.updatedAt.toISOString(),
+  };
+}
