@@ -79,8 +79,10 @@ CREATE TABLE public.users (
     password_hash text NOT NULL,
     is_active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
-    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    phone character varying(20)
 );
+ALTER TABLE ONLY public.users ADD CONSTRAINT users_phone_e164 CHECK (((phone)::text ~ '^\+[0-9]{7,15}$'::text));
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX users_email_lower_unique ON public.users USING btree (lower((email)::text));
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();

@@ -10,11 +10,13 @@ export class User extends Model {
   name!: string;
   passwordHash!: string;
   isActive!: boolean;
+  /** E.164-like (`+` and 7–15 digits), or null when the user has given none. */
+  phone!: string | null;
   createdAt!: Date;
   updatedAt!: Date;
 
   /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
-  static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'createdAt', 'updatedAt']);
+  static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'createdAt', 'updatedAt']);
 
   /** Defence in depth: a User serialised by mistake still carries no hash. */
   override $formatJson(json: Record<string, unknown>) {
