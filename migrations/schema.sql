@@ -17,6 +17,29 @@ AS $function$
     $function$;
 
 -- Tables
+CREATE TABLE public.analytics_events (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name character varying(200) NOT NULL,
+    user_id uuid,
+    properties jsonb DEFAULT '{}'::jsonb NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    event_id uuid,
+    recorded_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+);
+ALTER TABLE ONLY public.analytics_events ADD CONSTRAINT analytics_events_pkey PRIMARY KEY (id);
+CREATE INDEX analytics_events_name_newest ON public.analytics_events USING btree (name, occurred_at DESC);
+CREATE INDEX analytics_events_newest ON public.analytics_events USING btree (occurred_at DESC, id DESC);
+CREATE INDEX analytics_events_user_newest ON public.analytics_events USING btree (user_id, occurred_at DESC) WHERE (user_id IS NOT NULL);
+
+CREATE TABLE public.event_deliveries (
+    event_id uuid NOT NULL,
+    subscriber character varying(200) NOT NULL,
+    event_name character varying(200) NOT NULL,
+    handled_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+);
+ALTER TABLE ONLY public.event_deliveries ADD CONSTRAINT event_deliveries_pkey PRIMARY KEY (event_id, subscriber);
+CREATE INDEX event_deliveries_handled_at ON public.event_deliveries USING btree (handled_at);
+
 CREATE TABLE public.products (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name character varying(200) NOT NULL,

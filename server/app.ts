@@ -3,11 +3,19 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createKnex } from './db/knex.ts';
+import { EventBus } from './events/bus.ts';
 import { buildHttpServer } from './http.ts';
+import { JobQueue } from './jobs/queue.ts';
+import { tasks } from './jobs/tasks.ts';
+import { startWorker, type WorkerHandle } from './jobs/worker.ts';
 import { FixedWindowLimiter } from './lib/rate-limiter.ts';
+import { AnalyticsService } from './modules/analytics/analytics.service.ts';
+import { subscribeAnalytics } from './modules/analytics/analytics.subscribers.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { RoleService } from './modules/auth/role.service.ts';
 import { SessionService } from './modules/auth/session.service.ts';
+import { createMailer, type Mailer } from './modules/notifications/mailer.ts';
+import { subscribeNotifications } from './modules/notifications/notifications.subscribers.ts';
 import { ProductService } from './modules/products/product.service.ts';
 import { UserService } from './modules/users/user.service.ts';
 
@@ -18,52 +26,104 @@ export interface Services {
   roles: RoleService;
   sessions: SessionService;
   auth: AuthService;
+  analytics: AnalyticsService;
 }
 
-/** Builds every service on one database; the app and the CLI commands share it. */
-export function createServices(deps: { config: Config; db: Knex }): Services {
-  const { config, db } = deps;
+/** Builds every service on one database; publishers get the event bus. */
+function createServices(deps: { config: Config; db: Knex; events: EventBus }): Services {
+  const { config, db, events } = deps;
   const roles = new RoleService({ db });
   const sessions = new SessionService({ db });
-  const users = new UserService({ db, roles, sessions });
+  const users = new UserService({ db, roles, sessions, events });
   const signInLimiter = new FixedWindowLimiter({ limit: config.signInLimitPerMinute, windowMs: 60_000 });
   return {
-    products: new ProductService({ db }),
+    products: new ProductService({ db, events }),
     users,
     roles,
     sessions,
     auth: new AuthService({ users, roles, sessions, signInLimiter }),
+    analytics: new AnalyticsService({ db }),
   };
 }
 
+/** The services with the event bus and job queue they publish to, every subscriber and task registered. */
+export interface Core {
+  services: Services;
+  /** Domain events: publish inside a transaction; subscribers are registered below. */
+  events: EventBus;
+  /** Background tasks: `jobs.add(trx, task, payload)`. */
+  jobs: JobQueue;
+  mailer: Mailer;
+}
+
+/**
+ * Everything but HTTP and the worker, for the app and the CLI commands alike: a
+ * process that publishes must know every subscriber, or it would enqueue deliveries
+ * for some of them only.
+ */
+export function createCore(deps: { config: Config; db: Knex; logger: Logger }): Core {
+  const { config, db, logger } = deps;
+  const jobs = new JobQueue({ logger });
+  const events = new EventBus({ db, jobs });
+  const mailer = createMailer(config.mail, logger);
+  const services = createServices({ config, db, events });
+
+  // Subscribers live in their modules; publishers never import them. This is the only
+  // place the two meet.
+  subscribeNotifications(events, { mailer });
+  subscribeAnalytics(events, { analytics: services.analytics });
+  for (const task of tasks) jobs.define(task);
+
+  return { services, events, jobs, mailer };
+}
+
 /** What the composition root hands out. */
-export interface AppDeps {
+export interface AppDeps extends Core {
   config: Config;
   logger: Logger;
   db: Knex;
-  services: Services;
 }
 
 export interface App extends AppDeps {
   http: FastifyInstance;
-  /** Stops accepting requests, lets in-flight ones finish, then closes the pool. */
+  /**
+   * Starts this process's worker (every subscriber and task registered so far).
+   * `npm start` and `npm run worker` call it; `npm run serve` does not.
+   */
+  startWorker(): Promise<WorkerHandle>;
+  /** Stops accepting requests and jobs, lets in-flight ones finish, then closes the pool. */
   close(): Promise<void>;
 }
 
-/** The composition root: one place that wires config → database → services → HTTP. */
+/** The composition root: one place that wires config → database → services → events → HTTP and worker. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string }): Promise<App> {
   const { config, logger } = opts;
   const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
-  const services = createServices({ config, db });
-  const deps: AppDeps = { config, logger, db, services };
+  const deps: AppDeps = { config, logger, db, ...createCore({ config, db, logger }) };
   const http = await buildHttpServer(deps);
+  let worker: Promise<WorkerHandle> | undefined;
   let closing: Promise<void> | undefined;
   return {
     ...deps,
     http,
+    startWorker() {
+      worker ??= startWorker({
+        databaseUrl: opts.databaseUrl,
+        taskList: deps.jobs.taskList(deps),
+        concurrency: config.worker.concurrency,
+        pollIntervalMs: config.worker.pollIntervalMs,
+        // Halfway to the shutdown deadline, running jobs are asked to stop, so they can
+        // fail cleanly (and be retried elsewhere) before the process is forced out.
+        shutdownAbortAfterMs: Math.floor(config.shutdownTimeoutMs / 2),
+        logger,
+      });
+      return worker;
+    },
     close() {
       closing ??= (async () => {
-        await http.close();
+        // HTTP and worker drain side by side; both need the pool until they are done.
+        await Promise.all([http.close(), worker?.then((w) => w.stop(), () => undefined)]);
+        deps.mailer.close();
         await db.destroy();
       })();
       return closing;

@@ -29,6 +29,17 @@ const EnvSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
+  /** Jobs one worker process runs at the same time. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
+  /**
+   * How often an idle worker looks for jobs that became due (retries, scheduled
+   * jobs). New jobs wake it at once through LISTEN/NOTIFY, whatever this is.
+   */
+  WORKER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
+  /** smtp(s)://user:pass@host:port; unset writes each mail as an .eml file under DATA_DIR/mail. */
+  SMTP_URL: z.string().url().optional(),
+  /** The From header of every mail the backend sends. */
+  MAIL_FROM: z.string().min(3).default('Duality <no-reply@duality.localhost>'),
   /** How long a graceful shutdown may wait for in-flight work before exiting anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
@@ -56,6 +67,8 @@ export interface Config {
   publicUrl: string | undefined;
   dbPoolMax: number;
   migrateOnStart: boolean;
+  worker: { concurrency: number; pollIntervalMs: number };
+  mail: { smtpUrl: string | undefined; from: string; dir: string };
   shutdownTimeoutMs: number;
   signInLimitPerMinute: number;
   trustProxy: boolean;
@@ -88,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.PUBLIC_URL,
     dbPoolMax: e.DB_POOL_MAX,
     migrateOnStart: e.MIGRATE_ON_START,
+    worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: path.join(path.resolve(e.DATA_DIR), 'mail') },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
     trustProxy: e.TRUST_PROXY,

@@ -5,16 +5,22 @@ import { createKnex } from './db/knex.ts';
 import { MigrationError, prepareSchema, SchemaMismatchError } from './db/migrations.ts';
 import { createLogger } from './logger.ts';
 
+/** What this process runs: `npm start` both, `npm run serve` HTTP only, `npm run worker` jobs only. */
+type Role = 'all' | 'serve' | 'worker';
+const ROLES: readonly Role[] = ['all', 'serve', 'worker'];
+
 /**
- * `npm start`: database (embedded unless DATABASE_URL is set), pending migrations
- * (or, with MIGRATE_ON_START=false, a refusal to start while any are pending), HTTP.
- * A database migrated by newer code is refused either way. SIGTERM/SIGINT stop
- * accepting, let in-flight requests finish, close the pool, stop the embedded
- * database and exit 0.
+ * Database (embedded unless DATABASE_URL is set), pending migrations (or, with
+ * MIGRATE_ON_START=false, a refusal to start while any are pending; a database migrated
+ * by newer code is refused either way), then HTTP and/or the worker. Any number of `serve` and `worker` processes can share one database.
+ * SIGTERM/SIGINT stop accepting requests and jobs, let in-flight ones finish, close the
+ * pool, stop the embedded database and exit 0; a second signal exits at once.
  */
 async function main(): Promise<void> {
+  const role = (process.argv[2] ?? 'all') as Role;
+  if (!ROLES.includes(role)) throw new ConfigError(`usage: tsx server/main.ts [${ROLES.join('|')}]`);
   const config = loadConfig();
-  const logger = createLogger(config);
+  const logger = createLogger(config).child({ role });
   const database = await locateDatabase(config, logger);
 
   const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate', logger });
@@ -33,23 +39,17 @@ async function main(): Promise<void> {
   if (applied.length) logger.info({ applied }, 'applied migrations');
 
   const app = await buildApp({ config, logger, databaseUrl: database.url });
-  const address = await app.http.listen({ port: config.port, host: config.host });
-  const base = address.replace('127.0.0.1', 'localhost');
-  logger.info(
-    { api: `${base}/api/v1`, trpc: `${base}/trpc`, docs: `${base}/docs`, openapi: `${base}/openapi.json`, database: redactUrl(database.url), embedded: Boolean(database.embedded) },
-    `listening: API ${base}/api/v1 · docs ${base}/docs · database ${redactUrl(database.url)}`,
-  );
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string, exitCode = 0) => {
     if (stopping) {
       // A second signal means "now": don't wait for in-flight work any longer.
-      logger.warn({ signal }, 'second signal: exiting without waiting');
+      logger.warn({ reason }, 'second signal: exiting without waiting');
       await database.close().catch(() => {});
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ reason }, 'shutting down: waiting for in-flight requests and running jobs');
     const force = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
       void database.close().finally(() => process.exit(1));
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       await app.close();
       await database.close();
       logger.info('stopped');
-      process.exit(0);
+      process.exit(exitCode);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');
       process.exit(1);
@@ -71,6 +71,26 @@ async function main(): Promise<void> {
   process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  if (role !== 'serve') {
+    const worker = await app.startWorker();
+    // A worker that dies on its own (database gone for good) takes the process down
+    // with it, so a supervisor restarts it instead of leaving HTTP up with no jobs running.
+    worker.done.catch((error: unknown) => {
+      logger.error({ err: error }, 'worker stopped unexpectedly');
+      void stop('worker failed', 1);
+    });
+    logger.info({ concurrency: config.worker.concurrency, tasks: app.jobs.identifiers() }, `worker running ${config.worker.concurrency} job(s) at a time`);
+  }
+
+  if (role !== 'worker') {
+    const address = await app.http.listen({ port: config.port, host: config.host });
+    const base = address.replace('127.0.0.1', 'localhost');
+    logger.info(
+      { api: `${base}/api/v1`, trpc: `${base}/trpc`, docs: `${base}/docs`, openapi: `${base}/openapi.json`, database: redactUrl(database.url), embedded: Boolean(database.embedded) },
+      `listening: API ${base}/api/v1 · docs ${base}/docs · database ${redactUrl(database.url)}`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,3 +1,4 @@
+import { analyticsRouter } from './modules/analytics/analytics.router.ts';
 import { authRouter } from './modules/auth/auth.router.ts';
 import { productRouter } from './modules/products/product.router.ts';
 import { userRouter } from './modules/users/user.router.ts';
@@ -8,6 +9,7 @@ export const appRouter = router({
   products: productRouter,
   auth: authRouter,
   users: userRouter,
+  analytics: analyticsRouter,
 });
 
 /** The type the typed client is built from (client/index.ts). */

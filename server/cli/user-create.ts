@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createServices } from '../app.ts';
+import { createCore } from '../app.ts';
 import { migrateToLatest } from '../db/migrations.ts';
 import { AppError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
 import { NewUserInput, RoleName } from '../modules/users/user.schemas.ts';
 import { CliError, runWithDatabase } from './with-database.ts';
 
@@ -49,7 +50,9 @@ const { role, ...input } = parsed.data;
 
 await runWithDatabase(async (db, { config }) => {
   await migrateToLatest(db);
-  const { users } = createServices({ config, db });
+  // The full core, so the account's user.created is queued for every subscriber (the
+  // welcome mail goes out once a worker runs).
+  const { users } = createCore({ config, db, logger: createLogger({ logLevel: 'warn' }) }).services;
   try {
     const user = await users.create({ ...input, extraRoles: role });
     console.log(`Created user ${user.email} (${user.id}) with roles: ${user.roles.join(', ')}`);

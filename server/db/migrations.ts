@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
 import type pg from 'pg';
+import { installJobQueueSchema } from '../jobs/schema.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -191,11 +192,13 @@ function refuseUnknown(status: MigrationStatus): void {
 }
 
 /**
- * Applies every pending migration, under the migration lock. knex runs them in one
+ * Brings a database up to date, under the migration lock: graphile-worker's schema
+ * first (publishing an event calls `graphile_worker.add_job`, so it must exist
+ * wherever our tables do), then every pending migration. knex runs those in one
  * transaction together with its bookkeeping, so when one fails none is applied and
  * the MigrationError names the one that failed. (A migration that exports
  * `config = { transaction: false }` makes knex give each migration of that run its
- * own transaction instead; see the README.)
+ * own transaction instead; see the README.) Returns the migrations applied.
  */
 export async function migrateToLatest(db: Knex, opts: MigrateOptions = {}): Promise<string[]> {
   const config = opts.config ?? migrationConfig;
@@ -203,6 +206,7 @@ export async function migrateToLatest(db: Knex, opts: MigrateOptions = {}): Prom
     db,
     async () => {
       refuseUnknown(await migrationStatus(db, config));
+      await installJobQueueSchema(db);
       const [, applied] = (await db.migrate.latest(config)) as [number, string[]];
       return applied;
     },
@@ -246,10 +250,12 @@ export async function prepareSchema(db: Knex, opts: MigrateOptions & { migrate: 
   if (opts.migrate) return migrateToLatest(db, opts);
   const status = await migrationStatus(db, config);
   refuseUnknown(status);
-  if (status.pending.length) {
+  const { rows } = await db.raw<{ rows: { installed: boolean }[] }>(`SELECT to_regnamespace('graphile_worker') IS NOT NULL AS installed`);
+  const missing = [...status.pending, ...(rows[0]?.installed ? [] : ["graphile-worker's job queue schema (graphile_worker)"])];
+  if (missing.length) {
     throw new SchemaMismatchError(
-      `The database is behind this code: ${status.pending.length} migration(s) pending:\n` +
-        status.pending.map((m) => `  ${m}`).join('\n') +
+      `The database is behind this code: ${missing.length} migration(s) pending:\n` +
+        missing.map((m) => `  ${m}`).join('\n') +
         `\nMIGRATE_ON_START is false, so they were not applied. Run \`npm run db:migrate\`, or start with MIGRATE_ON_START=true.`,
     );
   }

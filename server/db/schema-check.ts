@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { installJobQueueSchema } from '../jobs/schema.ts';
 import { unifiedDiff } from '../lib/text-diff.ts';
 import { redactUrl, withScratchDatabase } from './database.ts';
 import { createKnex } from './knex.ts';
@@ -78,7 +79,9 @@ async function checkOnScratch(
   models: ModelInfo[],
   results: CheckResult[],
 ): Promise<SchemaSnapshot | undefined> {
-  // Creates knex's tables first, so the empty snapshot has them as every later one does.
+  // What migrateToLatest puts in place before any migration: graphile-worker's schema
+  // (left out of every snapshot) and knex's tables, so the empty snapshot is comparable.
+  await installJobQueueSchema(db);
   await db.migrate.list(config);
   const names = (await migrationStatus(db, config)).pending;
   const steps: { name: string; snapshot: SchemaSnapshot }[] = [{ name: '(empty database)', snapshot: await dumpSchema(scratchUrl) }];

@@ -138,7 +138,7 @@ describe('users.me', () => {
       const res = await t.rest('GET', '/users/me', { headers });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: user.id, roles: ['admin'] });
-      expect(res.body.permissions).toEqual(['products:create', 'products:delete', 'products:update', 'users:manage']);
+      expect(res.body.permissions).toEqual(['analytics:read', 'products:create', 'products:delete', 'products:update', 'users:manage']);
     }
   });
 

@@ -33,6 +33,8 @@ export interface RestResponse<T = any> {
 
 export interface TestApp {
   app: App;
+  /** The test database's URL (for a second app or a CLI child process on the same data). */
+  databaseUrl: string;
   url: string;
   dataDir: string;
   /** The typed tRPC client, optionally signed in with a token. */
@@ -42,16 +44,27 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /**
+   * Start the real worker too. Leave it off to register extra subscribers or tasks on
+   * `app.events` / `app.jobs` first, then call `app.startWorker()`.
+   */
+  worker?: boolean;
+}
+
 /** The real app on its own database, listening on a free port. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-app-'));
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATA_DIR: dataDir, ...env });
+  // A short poll interval only makes retries that tests fast-forward start sooner.
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATA_DIR: dataDir, WORKER_POLL_INTERVAL_MS: '100', ...env });
   const app = await buildApp({ config, logger: createLogger(config), databaseUrl: database.url });
+  if (opts.worker) await app.startWorker();
   const address = await app.http.listen({ port: 0, host: '127.0.0.1' });
 
   return {
     app,
+    databaseUrl: database.url,
     url: address,
     dataDir,
     client: (token) => createClient({ url: address, ...(token ? { token } : {}) }),

@@ -65,9 +65,10 @@ describe('npm start and the schema', () => {
     const server = startServerProcess({ DATABASE_URL: url, MIGRATE_ON_START: 'false' });
     servers.push(server);
     expect(await server.exited).toBe(1);
-    const files = await migrationFiles();
-    expect(server.output()).toContain(`The database is behind this code: ${files.length} migration(s) pending:\n${files.map((f) => `  ${f}`).join('\n')}`);
+    const pending = [...(await migrationFiles()), "graphile-worker's job queue schema (graphile_worker)"];
+    expect(server.output()).toContain(`The database is behind this code: ${pending.length} migration(s) pending:\n${pending.map((f) => `  ${f}`).join('\n')}`);
     expect(server.output()).toContain('Run `npm run db:migrate`, or start with MIGRATE_ON_START=true.');
     expect(await tables(db)).toEqual([]);
+    expect((await db.raw(`SELECT to_regnamespace('graphile_worker') AS schema`)).rows).toEqual([{ schema: null }]);
   });
 });

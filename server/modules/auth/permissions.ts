@@ -6,7 +6,7 @@
  * a permission listed here is not held by `admin` in the migrated database, so the
  * migration cannot be forgotten.
  */
-export const PERMISSIONS = ['products:create', 'products:update', 'products:delete', 'users:manage'] as const;
+export const PERMISSIONS = ['products:create', 'products:update', 'products:delete', 'users:manage', 'analytics:read'] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 

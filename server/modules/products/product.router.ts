@@ -23,17 +23,17 @@ export const productRouter = router({
     .meta({ openapi: { method: 'POST', path: '/products', tags, summary: 'Create a product' }, successStatus: 201 })
     .input(CreateProductInput)
     .output(ProductSchema)
-    .mutation(({ ctx, input }) => ctx.services.products.create(input)),
+    .mutation(({ ctx, input }) => ctx.services.products.create(input, ctx.actor)),
 
   update: requirePermission('products:update')
     .meta({ openapi: { method: 'PATCH', path: '/products/{id}', tags, summary: 'Change a product (isActive: true restores an archived one)', errorResponses: [404] } })
     .input(UpdateProductInput)
     .output(ProductSchema)
-    .mutation(({ ctx, input }) => ctx.services.products.update(input)),
+    .mutation(({ ctx, input }) => ctx.services.products.update(input, ctx.actor)),
 
   delete: requirePermission('products:delete')
     .meta({ openapi: { method: 'DELETE', path: '/products/{id}', tags, summary: 'Archive a product (the row is kept)', errorResponses: [404] }, successStatus: 204 })
     .input(ProductIdInput)
     .output(z.void())
-    .mutation(({ ctx, input }) => ctx.services.products.archive(input.id)),
+    .mutation(({ ctx, input }) => ctx.services.products.archive(input.id, ctx.actor)),
 });

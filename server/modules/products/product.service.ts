@@ -1,16 +1,25 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../errors.ts';
+import type { EventBus } from '../../events/bus.ts';
+import type { EventActor } from '../../events/envelope.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import { Product } from './product.model.ts';
 import type { CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
 
-/** Products: recipe 1 (CRUD) and recipe 2 (the filtered list). */
+/**
+ * Products: recipe 1 (CRUD) and recipe 2 (the filtered list). Creating and archiving
+ * publish `product.created` / `product.archived` in the same transaction as the write.
+ */
 export class ProductService {
-  constructor(private readonly deps: { db: Knex }) {}
+  constructor(private readonly deps: { db: Knex; events: EventBus }) {}
 
-  async create(input: CreateProductInput): Promise<ProductDto> {
-    const product = await Product.query(this.deps.db).insert({ name: input.name, price: input.price }).returning('*');
-    return toProductDto(product);
+  /** `actor` (who did it) travels in the event's envelope. */
+  async create(input: CreateProductInput, actor?: EventActor): Promise<ProductDto> {
+    return this.deps.db.transaction(async (trx) => {
+      const product = await Product.query(trx).insert({ name: input.name, price: input.price }).returning('*');
+      await this.deps.events.publish(trx, 'product.created', { productId: product.id, name: product.name, price: product.price }, actor);
+      return toProductDto(product);
+    });
   }
 
   /** Archived products are gone as far as readers are concerned. */
@@ -20,18 +29,28 @@ export class ProductService {
     return toProductDto(product);
   }
 
-  /** Works on archived products too, so `isActive: true` restores one. */
-  async update({ id, ...patch }: UpdateProductInput): Promise<ProductDto> {
+  /**
+   * Works on archived products too, so `isActive: true` restores one; `isActive: false`
+   * on an active product archives it, with the same event as `archive`.
+   */
+  async update({ id, ...patch }: UpdateProductInput, actor?: EventActor): Promise<ProductDto> {
     const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const product = await Product.query(this.deps.db).patchAndFetchById(id, changes);
-    if (!product) throw new NotFoundError('Product', id);
-    return toProductDto(product);
+    return this.deps.db.transaction(async (trx) => {
+      const before = await Product.query(trx).findById(id).forUpdate();
+      if (!before) throw new NotFoundError('Product', id);
+      const product = await Product.query(trx).patchAndFetchById(id, changes);
+      if (before.isActive && !product.isActive) await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
+      return toProductDto(product);
+    });
   }
 
   /** Soft delete: the row stays, with is_active false. */
-  async archive(id: string): Promise<void> {
-    const archived = await Product.query(this.deps.db).findById(id).modify('active').patch({ isActive: false });
-    if (!archived) throw new NotFoundError('Product', id);
+  async archive(id: string, actor?: EventActor): Promise<void> {
+    await this.deps.db.transaction(async (trx) => {
+      const archived = await Product.query(trx).findById(id).modify('active').patch({ isActive: false });
+      if (!archived) throw new NotFoundError('Product', id);
+      await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
+    });
   }
 
   async list(query: ListProductsInput): Promise<ProductPage> {

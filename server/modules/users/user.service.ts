@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { UniqueViolationError } from 'objection';
 import { ConflictError, NotFoundError } from '../../errors.ts';
+import type { EventBus } from '../../events/bus.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import type { Actor } from '../auth/actor.ts';
 import { hashPassword } from '../auth/password.ts';
@@ -21,7 +22,7 @@ export interface UserCredentials {
  * and administration (list, roles, deactivation).
  */
 export class UserService {
-  constructor(private readonly deps: { db: Knex; roles: RoleService; sessions: SessionService }) {}
+  constructor(private readonly deps: { db: Knex; roles: RoleService; sessions: SessionService; events: EventBus }) {}
 
   /**
    * Creates an account with the `member` role plus any `extraRoles`, in one
@@ -39,7 +40,8 @@ export class UserService {
         throw error;
       }
       await this.deps.roles.assign(trx, created.id, [DEFAULT_ROLE, ...(input.extraRoles ?? [])]);
-      // Future: await this.deps.events.publish(trx, 'user.created', { userId: created.id, email: created.email, name: created.name });
+      // In the same transaction: a duplicate email rolls back the event with the row.
+      await this.deps.events.publish(trx, 'user.created', { userId: created.id, email: created.email, name: created.name });
       return created;
     });
     return this.toDto(user);
@@ -92,10 +94,12 @@ export class UserService {
   async deactivate(id: string, actor: Actor): Promise<UserDto> {
     if (id === actor.userId) throw new ConflictError('You cannot deactivate your own account');
     const user = await this.deps.db.transaction(async (trx) => {
+      const before = await User.query(trx).findById(id).forUpdate();
+      if (!before) throw new NotFoundError('User', id);
       const updated = await User.query(trx).patchAndFetchById(id, { isActive: false });
-      if (!updated) throw new NotFoundError('User', id);
       await this.deps.sessions.invalidateAllForUser(updated.id, trx);
-      // Future: await this.deps.events.publish(trx, 'user.deactivated', { userId: id, by: actor.userId });
+      // Deactivating an inactive account changes nothing, so it tells nobody.
+      if (before.isActive) await this.deps.events.publish(trx, 'user.deactivated', { userId: id }, actor);
       return updated;
     });
     return this.toDto(user);

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { JobInfo } from '../jobs/task.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import { eventCatalog, isEventName, type EventName, type EventPayloadInput } from './catalog.ts';
+import { envelopeSchema, type EventActor, type EventEnvelope } from './envelope.ts';
+import { EventDelivery } from './event-delivery.model.ts';
+
+/** Attempts a subscriber gets before its delivery is left permanently failed. */
+export const DEFAULT_SUBSCRIBER_MAX_ATTEMPTS = 10;
+
+/** Subscriber names are dotted lowercase words, conventionally `<module>.<purpose>`. */
+const SUBSCRIBER_NAME = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/;
+
+/** What a handler receives besides the event. */
+export interface EventHandlerContext {
+  /**
+   * The delivery's transaction. Write through it: your writes and the "handled"
+   * mark commit together, so a repeated delivery can never apply them twice.
+   */
+  trx: Knex.Transaction;
+  log: Logger;
+  job: JobInfo;
+}
+
+/** Handles one event. Throw to fail this attempt; it is retried with backoff. */
+export type EventHandler<N extends EventName> = (event: EventEnvelope<N>, ctx: EventHandlerContext) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Attempts before the delivery is left permanently failed; default 10. */
+  maxAttempts?: number;
+}
+
+/** One subscription as the bus keeps it. */
+interface Subscription {
+  subscriber: string;
+  /** The graphile-worker task identifier of its deliveries. */
+  task: string;
+  maxAttempts: number;
+}
+
+/** A payload that does not match the catalog: a bug in the publisher, so a 500 and a rollback. */
+export class EventPayloadError extends Error {
+  override name = 'EventPayloadError';
+  constructor(
+    readonly event: string,
+    readonly issues: z.core.$ZodIssue[],
+  ) {
+    super(`Invalid payload for event ${event}: ${z.prettifyError({ issues } as z.ZodError)}`);
+  }
+}
+
+/** The graphile-worker task that delivers `event` to `subscriber`. */
+export function deliveryTask(event: EventName, subscriber: string): string {
+  return `event:${event}:${subscriber}`;
+}
+
+/**
+ * Domain events over graphile-worker. A module subscribes where it lives, under a
+ * stable name; a service publishes inside its own transaction, which adds one job
+ * per subscriber to that transaction. So: a rollback leaves no event; a commit
+ * delivers to every subscriber at least once, even if the process dies right after;
+ * each subscriber is retried on its own; and each handles an event id at most once
+ * (the "handled" mark commits with the handler's writes).
+ */
+export class EventBus {
+  readonly #subscriptions = new Map<EventName, Subscription[]>();
+
+  constructor(private readonly deps: { db: Knex; jobs: JobQueue; now?: () => Date }) {}
+
+  /**
+   * Registers `handler` for `event` under `subscriber`. The subscriber name is part of
+   * every queued delivery: renaming it strands deliveries already queued under the
+   * old name. Register before the worker starts (in the composition root).
+   */
+  subscribe<N extends EventName>(event: N, subscriber: string, handler: EventHandler<N>, options: SubscribeOptions = {}): void {
+    if (!isEventName(event)) throw new Error(`Unknown event ${String(event)}`);
+    if (!SUBSCRIBER_NAME.test(subscriber)) throw new Error(`Subscriber name "${subscriber}" must be dotted lowercase words, e.g. notifications.welcome-email`);
+    const maxAttempts = options.maxAttempts ?? DEFAULT_SUBSCRIBER_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 32767) throw new Error(`${subscriber}: maxAttempts must be an integer from 1 to 32767`);
+    const list = this.#subscriptions.get(event) ?? [];
+    if (list.some((s) => s.subscriber === subscriber)) throw new Error(`${subscriber} already subscribes to ${event}`);
+
+    const task = deliveryTask(event, subscriber);
+    const schema = envelopeSchema(event);
+    this.deps.jobs.register(task, {
+      maxAttempts,
+      run: async (payload, { log, job }) => {
+        const parsed = schema.safeParse(payload);
+        if (!parsed.success) throw new EventPayloadError(event, parsed.error.issues);
+        const envelope = parsed.data as EventEnvelope<N>;
+        const eventLog = log.child({ event, eventId: envelope.id, subscriber });
+        await this.deps.db.transaction(async (trx) => {
+          // A concurrent delivery of the same event waits here on the primary key
+          // until this one commits, then finds the mark and skips.
+          if (!(await EventDelivery.claim(trx, { eventId: envelope.id, subscriber, eventName: event }))) {
+            eventLog.info('event already handled by this subscriber; skipping the repeated delivery');
+            return;
+          }
+          await handler(envelope, { trx, log: eventLog, job });
+        });
+      },
+    });
+    list.push({ subscriber, task, maxAttempts });
+    this.#subscriptions.set(event, list);
+  }
+
+  /**
+   * Publishes `event` inside `trx`: validates the payload, wraps it in an envelope and
+   * adds one delivery job per subscriber with `graphile_worker.add_job`, all in `trx`.
+   * Nothing is delivered unless `trx` commits. Returns the envelope.
+   */
+  async publish<N extends EventName>(trx: Knex.Transaction, event: N, payload: EventPayloadInput<N>, actor?: EventActor | null): Promise<EventEnvelope<N>> {
+    if (!isEventName(event)) throw new Error(`Unknown event ${String(event)}`);
+    const parsed = eventCatalog[event].safeParse(payload);
+    if (!parsed.success) throw new EventPayloadError(event, parsed.error.issues);
+    const envelope = {
+      id: randomUUID(),
+      name: event,
+      occurredAt: (this.deps.now?.() ?? new Date()).toISOString(),
+      actor: actor ? { userId: actor.userId } : null,
+      payload: parsed.data,
+    } as EventEnvelope<N>;
+    const subscriptions = this.#subscriptions.get(event) ?? [];
+    await this.deps.jobs.enqueue(
+      trx,
+      subscriptions.map((s) => ({ identifier: s.task, payload: envelope, maxAttempts: s.maxAttempts })),
+    );
+    return envelope;
+  }
+
+  /** Who listens to `event`, by subscriber name. */
+  subscribersOf(event: EventName): string[] {
+    return (this.#subscriptions.get(event) ?? []).map((s) => s.subscriber);
+  }
+}

@@ -1,0 +1,149 @@
+import type { TaskList } from 'graphile-worker';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { AnyTaskDefinition, TaskContext, TaskDeps } from './task.ts';
+
+/** One job to add: which task, its (JSON) payload, and scheduling details. */
+export interface JobSpec {
+  identifier: string;
+  payload: unknown;
+  maxAttempts?: number;
+  /** Run no earlier than this (default: now). */
+  runAt?: Date;
+  /** A pending job with the same key is replaced instead of duplicated (graphile-worker's job_key). */
+  jobKey?: string;
+  /** Jobs sharing a queue name run one at a time, in order. */
+  queueName?: string;
+  /** Lower runs first (default 0). */
+  priority?: number;
+}
+
+/** Scheduling options of `jobs.add`. */
+export type AddJobOptions = Omit<JobSpec, 'identifier' | 'payload'>;
+
+/** How a registered task is run by the worker. */
+interface RegisteredTask {
+  maxAttempts: number;
+  run(payload: unknown, ctx: TaskContext): Promise<void>;
+}
+
+/** A payload that does not match its task's schema: a bug in the caller, so a 500, never a 400. */
+export class JobPayloadError extends Error {
+  override name = 'JobPayloadError';
+  constructor(
+    readonly task: string,
+    readonly issues: z.core.$ZodIssue[],
+  ) {
+    super(`Invalid payload for task ${task}: ${z.prettifyError({ issues } as z.ZodError)}`);
+  }
+}
+
+/**
+ * The task registry and the way in: every task the worker can run is registered
+ * here, and jobs are added with SQL (`graphile_worker.add_job`) on the caller's
+ * connection, so a job added inside a transaction exists only if that transaction
+ * commits. The event bus is built on top of it (one task per subscriber).
+ */
+export class JobQueue {
+  readonly #tasks = new Map<string, RegisteredTask>();
+  #sealed = false;
+
+  constructor(private readonly deps: { logger: Logger }) {}
+
+  /** Registers a typed task (see `defineTask` and `server/jobs/tasks.ts`). */
+  define(task: AnyTaskDefinition): void {
+    this.register(task.name, {
+      maxAttempts: task.maxAttempts,
+      run: async (payload, ctx) => {
+        const parsed = task.payload.safeParse(payload);
+        if (!parsed.success) throw new JobPayloadError(task.name, parsed.error.issues);
+        await task.run(parsed.data, ctx);
+      },
+    });
+  }
+
+  /**
+   * Registers a task under a raw identifier. Lower level than `define`: the event
+   * bus uses it for its deliveries. Must happen before the worker starts.
+   */
+  register(identifier: string, task: RegisteredTask): void {
+    if (this.#sealed) throw new Error(`Task ${identifier} registered after the worker started; register tasks in the composition root`);
+    if (this.#tasks.has(identifier)) throw new Error(`Task ${identifier} is registered twice`);
+    this.#tasks.set(identifier, task);
+  }
+
+  has(identifier: string): boolean {
+    return this.#tasks.has(identifier);
+  }
+
+  /** Every registered task identifier, for logs and the worker. */
+  identifiers(): string[] {
+    return [...this.#tasks.keys()];
+  }
+
+  /**
+   * Adds a job for a typed task on `db`: pass the service's transaction so the job
+   * commits (or vanishes) with the write that caused it. The payload is validated
+   * against the task's schema here, so a bad one fails the request, not the worker.
+   * Returns the job id.
+   */
+  async add<T extends AnyTaskDefinition>(db: Knex, task: T, payload: z.input<T['payload']>, options: AddJobOptions = {}): Promise<string> {
+    if (!this.#tasks.has(task.name)) throw new Error(`Task ${task.name} is not registered: list it in server/jobs/tasks.ts`);
+    const parsed = task.payload.safeParse(payload);
+    if (!parsed.success) throw new JobPayloadError(task.name, parsed.error.issues);
+    const [id] = await this.enqueue(db, [{ ...options, identifier: task.name, payload: parsed.data, maxAttempts: options.maxAttempts ?? task.maxAttempts }]);
+    return id!;
+  }
+
+  /**
+   * Adds several jobs in one statement through `graphile_worker.add_job`, on the
+   * given connection or transaction. Returns their ids in order.
+   */
+  async enqueue(db: Knex, jobs: JobSpec[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const rows = jobs.map((j) => ({
+      identifier: j.identifier,
+      payload: j.payload ?? {},
+      max_attempts: j.maxAttempts ?? this.#tasks.get(j.identifier)?.maxAttempts ?? null,
+      run_at: j.runAt?.toISOString() ?? null,
+      job_key: j.jobKey ?? null,
+      queue_name: j.queueName ?? null,
+      priority: j.priority ?? null,
+    }));
+    // One round trip whatever the number of jobs; WITH ORDINALITY keeps the ids in input order.
+    const result = await db.raw<{ rows: { id: string }[] }>(
+      `SELECT (graphile_worker.add_job(
+                 s.identifier, s.payload,
+                 queue_name => s.queue_name, run_at => s.run_at, max_attempts => s.max_attempts,
+                 job_key => s.job_key, priority => s.priority
+               )).id::text AS id
+         FROM ROWS FROM (json_to_recordset(?::json)
+                AS (identifier text, payload json, max_attempts int, run_at timestamptz, job_key text, queue_name text, priority int))
+              WITH ORDINALITY AS s(identifier, payload, max_attempts, run_at, job_key, queue_name, priority, n)
+        ORDER BY s.n`,
+      [JSON.stringify(rows)],
+    );
+    return result.rows.map((r) => r.id);
+  }
+
+  /**
+   * graphile-worker's task list, each task bound to the app's dependencies. Seals
+   * the registry: a task registered later could never run in this process.
+   */
+  taskList(deps: TaskDeps): TaskList {
+    this.#sealed = true;
+    const list: TaskList = {};
+    for (const [identifier, task] of this.#tasks) {
+      list[identifier] = async (payload, helpers) => {
+        const log = this.deps.logger.child({ task: identifier, jobId: helpers.job.id, attempt: helpers.job.attempts });
+        await task.run(payload, {
+          deps,
+          log,
+          job: { id: helpers.job.id, attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts, signal: helpers.abortSignal },
+        });
+      };
+    }
+    return list;
+  }
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+import type { Config } from '../../config.ts';
+
+/** One message: both a plain-text and an HTML body, as every mail we send has. */
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /**
+   * A stable key for this message (e.g. `welcome-<event id>`). It becomes the
+   * Message-ID and, with the file transport, the file name, so sending the same
+   * message twice yields one file, and receivers that dedupe on Message-ID see one mail.
+   */
+  key?: string;
+}
+
+export interface SentMail {
+  messageId: string;
+  /** The .eml file written, with the file transport. */
+  file?: string;
+}
+
+/** Sends mail. Built once in the composition root; subscribers and tasks receive it. */
+export interface Mailer {
+  readonly transport: 'file' | 'smtp';
+  send(message: MailMessage): Promise<SentMail>;
+  close(): void;
+}
+
+const SAFE_KEY = /^[A-Za-z0-9._-]{1,200}$/;
+
+/**
+ * SMTP when SMTP_URL is set; otherwise each message is written as an RFC 822 `.eml`
+ * file under DATA_DIR/mail (any mail client opens it) and a line is logged, so a
+ * fresh checkout sends "real" mail without any server.
+ */
+export function createMailer(config: Config['mail'], logger: Logger): Mailer {
+  const domain = /@([^>\s]+)>?\s*$/.exec(config.from)?.[1] ?? 'localhost';
+  const envelope = (message: MailMessage) => {
+    if (message.key !== undefined && !SAFE_KEY.test(message.key)) throw new Error(`Mail key "${message.key}" must match ${SAFE_KEY}`);
+    const key = message.key ?? `${Date.now()}-${randomUUID()}`;
+    return {
+      key,
+      mail: { from: config.from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: `<${key}@${domain}>` },
+    };
+  };
+
+  if (config.smtpUrl) {
+    const transport = nodemailer.createTransport(config.smtpUrl);
+    return {
+      transport: 'smtp',
+      async send(message) {
+        const { mail } = envelope(message);
+        const info = await transport.sendMail(mail);
+        logger.info({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, `mail sent by SMTP to ${message.to}`);
+        return { messageId: info.messageId };
+      },
+      close: () => transport.close(),
+    };
+  }
+
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  return {
+    transport: 'file',
+    async send(message) {
+      const { key, mail } = envelope(message);
+      const info = await transport.sendMail(mail);
+      await fs.mkdir(config.dir, { recursive: true });
+      const file = path.join(config.dir, `${key}.eml`);
+      // Write then rename, so a reader never sees half a message.
+      const partial = `${file}.${process.pid}.partial`;
+      await fs.writeFile(partial, info.message as Buffer);
+      await fs.rename(partial, file);
+      logger.info({ mail: { to: message.to, subject: message.subject, messageId: info.messageId, file } }, `mail to ${message.to} written to ${file}`);
+      return { messageId: info.messageId, file };
+    },
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventEnvelope } from '../../server/events/envelope.ts';
+import { bearer, signedInUser } from '../helpers/auth.ts';
+import { DEFAULT_PASSWORD } from '../helpers/factories.ts';
+import { waitFor, waitForIdleQueue } from '../helpers/jobs.ts';
+import { mailFiles, parseMail } from '../helpers/mail.ts';
+import { startTestApp, type TestApp } from '../helpers/test-app.ts';
+
+const run = promisify(execFile);
+
+let t: TestApp;
+const deactivations: EventEnvelope<'user.deactivated'>[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  t.app.events.subscribe('user.deactivated', 'test.deactivations', async (event) => {
+    deactivations.push(event);
+  });
+  await t.app.startWorker();
+});
+afterAll(() => t.close());
+
+/** The mails written to `address`, parsed. */
+async function mailsTo(address: string) {
+  return [...(await mailFiles(t.dataDir)).values()].map(parseMail).filter((m) => m.headers.get('to') === address);
+}
+
+describe('sign-up → welcome email and analytics, without users knowing either', () => {
+  it('POST /auth/sign-up: a welcome email file with both parts and the name, and a user.signed_up row', async () => {
+    const res = await t.rest('POST', '/auth/sign-up', { body: { email: 'ada@example.com', name: 'Ada Lovelace', password: DEFAULT_PASSWORD } });
+    expect(res.status).toBe(201);
+
+    const [mail] = await waitFor(async () => {
+      const mails = await mailsTo('ada@example.com');
+      return mails.length ? mails : undefined;
+    }, 'the welcome email');
+    expect(mail!.headers.get('subject')).toBe('Welcome to Duality, Ada Lovelace');
+    expect(mail!.parts.get('text/plain')).toContain('Hello Ada Lovelace,');
+    expect(mail!.parts.get('text/html')).toContain('<p>Hello Ada Lovelace,</p>');
+
+    const rows = await waitFor(async () => {
+      const found = await t.app.db('analytics_events').where({ name: 'user.signed_up', userId: res.body.id });
+      return found.length ? found : undefined;
+    }, 'the analytics row');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ userId: res.body.id, properties: {}, eventId: expect.any(String) });
+  });
+
+  it('a duplicate sign-up is a 409, and sends no second email', async () => {
+    const first = await t.client().auth.signUp.mutate({ email: 'grace@example.com', name: 'Grace', password: DEFAULT_PASSWORD });
+    await waitFor(async () => (await mailsTo('grace@example.com')).length === 1, 'the first welcome email');
+
+    const again = await t.rest('POST', '/auth/sign-up', { body: { email: 'GRACE@example.com', name: 'Grace again', password: DEFAULT_PASSWORD } });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('CONFLICT');
+    // The rolled-back sign-up left no delivery behind: once the queue is idle, still one mail, one row.
+    await waitForIdleQueue(t.app.db);
+    expect(await mailsTo('grace@example.com')).toHaveLength(1);
+    expect(await mailsTo('GRACE@example.com')).toHaveLength(0);
+    expect(await t.app.db('analytics_events').where({ name: 'user.signed_up', userId: first.id })).toHaveLength(1);
+    expect(await t.app.db('users').whereRaw('lower(email) = ?', ['grace@example.com'])).toHaveLength(1);
+  });
+
+  it('npm run user:create queues the same welcome email, delivered by the running worker', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/cli/user-create.ts', '--email', 'root@example.com', '--name', 'Root', '--password', DEFAULT_PASSWORD], {
+      env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'silent' },
+    });
+    expect(stdout).toContain('Created user root@example.com');
+    const [mail] = await waitFor(async () => {
+      const mails = await mailsTo('root@example.com');
+      return mails.length ? mails : undefined;
+    }, 'the welcome email for the CLI-made user');
+    expect(mail!.parts.get('text/plain')).toContain('Hello Root,');
+  });
+});
+
+describe('deactivation', () => {
+  it('publishes user.deactivated with the admin as actor, once', async () => {
+    const { user: admin, token } = await signedInUser(t, { roles: ['admin'] });
+    const { user } = await signedInUser(t);
+    expect((await t.rest('POST', `/users/${user.id}/deactivate`, { headers: bearer(token) })).status).toBe(200);
+    // Deactivating an inactive account again changes nothing and says nothing.
+    expect((await t.rest('POST', `/users/${user.id}/deactivate`, { headers: bearer(token) })).status).toBe(200);
+    await waitFor(() => deactivations.some((e) => e.payload.userId === user.id), 'the user.deactivated event');
+    await waitForIdleQueue(t.app.db);
+    const mine = deactivations.filter((e) => e.payload.userId === user.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ name: 'user.deactivated', actor: { userId: admin.id }, payload: { userId: user.id } });
+  });
+});
