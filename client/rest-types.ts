@@ -246,7 +246,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change your own name or phone (null removes the phone) */
+        patch: operations["users-updateMe"];
         trace?: never;
     };
 }
@@ -287,6 +288,11 @@ export interface components {
             name: string;
             /** @description Everything this user may do, through all roles, sorted */
             permissions: ("products:create" | "products:update" | "products:delete" | "users:manage" | "analytics:read" | "reports:read-all")[];
+            /**
+             * @description E.164 phone number, or null when none was given
+             * @example +14155550123
+             */
+            phone: string | null;
             /** @description Role names, sorted */
             roles: string[];
             /** Format: date-time */
@@ -589,6 +595,11 @@ export interface components {
             id: string;
             isActive: boolean;
             name: string;
+            /**
+             * @description E.164 phone number, or null when none was given
+             * @example +14155550123
+             */
+            phone: string | null;
             /** @description Role names, sorted */
             roles: string[];
             /** Format: date-time */
@@ -1708,6 +1719,74 @@ export interface operations {
             };
             /** @description Unexpected server fault */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-updateMe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Display name, 1–200 characters
+                     * @example Ada Lovelace
+                     */
+                    name?: string;
+                    /** @description A phone number to set, or null to remove it */
+                    phone?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrentUser"];
+                };
+            };
+            /** @description Invalid input: `issues` lists each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -20,6 +20,15 @@ const EnvSchema = z.object({
   /** Public base URL, used in the OpenAPI document's servers list. */
   PUBLIC_URL: z.string().url().optional(),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /**
+   * Apply pending migrations when the server starts (under a lock, so instances started
+   * together take turns). Set to false where migrations are a separate deploy step;
+   * the server then refuses to start while any are pending.
+   */
+  MIGRATE_ON_START: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   /** Jobs one worker process runs at the same time. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
   /**
@@ -62,6 +71,7 @@ export interface Config {
   bodyLimit: number;
   publicUrl: string | undefined;
   dbPoolMax: number;
+  migrateOnStart: boolean;
   worker: { concurrency: number; pollIntervalMs: number; recoverAfterMs: number };
   mail: { smtpUrl: string | undefined; from: string; dir: string };
   shutdownTimeoutMs: number;
@@ -95,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT,
     publicUrl: e.PUBLIC_URL,
     dbPoolMax: e.DB_POOL_MAX,
+    migrateOnStart: e.MIGRATE_ON_START,
     worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS, recoverAfterMs: e.WORKER_RECOVER_AFTER_MS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: path.join(path.resolve(e.DATA_DIR), 'mail') },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

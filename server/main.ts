@@ -2,7 +2,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { locateDatabase, redactUrl } from './db/database.ts';
 import { createKnex } from './db/knex.ts';
-import { migrateToLatest } from './db/migrations.ts';
+import { MigrationError, prepareSchema, SchemaMismatchError } from './db/migrations.ts';
 import { createLogger } from './logger.ts';
 
 /** What this process runs: `npm start` both, `npm run serve` HTTP only, `npm run worker` jobs only. */
@@ -10,8 +10,9 @@ type Role = 'all' | 'serve' | 'worker';
 const ROLES: readonly Role[] = ['all', 'serve', 'worker'];
 
 /**
- * Database (embedded unless DATABASE_URL is set), pending migrations, then HTTP and/or
- * the worker. Any number of `serve` and `worker` processes can share one database.
+ * Database (embedded unless DATABASE_URL is set), pending migrations (or, with
+ * MIGRATE_ON_START=false, a refusal to start while any are pending; a database migrated
+ * by newer code is refused either way), then HTTP and/or the worker. Any number of `serve` and `worker` processes can share one database.
  * SIGTERM/SIGINT stop accepting requests and jobs, let in-flight ones finish, close the
  * pool, stop the embedded database and exit 0; a second signal exits at once.
  */
@@ -22,13 +23,20 @@ async function main(): Promise<void> {
   const logger = createLogger(config).child({ role });
   const database = await locateDatabase(config, logger);
 
-  const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate' });
+  const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate', logger });
+  let applied: string[];
   try {
-    const applied = await migrateToLatest(migrator);
-    if (applied.length) logger.info({ applied }, 'applied migrations');
-  } finally {
+    applied = await prepareSchema(migrator, {
+      migrate: config.migrateOnStart,
+      onWait: () => logger.info('another instance is migrating the database; waiting for it'),
+    });
+  } catch (error) {
     await migrator.destroy();
+    await database.close(); // stops the embedded PostgreSQL if this process started it
+    throw error;
   }
+  await migrator.destroy();
+  if (applied.length) logger.info({ applied }, 'applied migrations');
 
   const app = await buildApp({ config, logger, databaseUrl: database.url });
 
@@ -86,7 +94,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) console.error(error.message);
+  if (error instanceof ConfigError || error instanceof SchemaMismatchError || error instanceof MigrationError) console.error(error.message);
   else console.error(error);
   process.exit(1);
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -53,6 +54,28 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
     await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Runs `fn` against a new, empty database on the same server as `url` (created from
+ * template0, so nothing installed in template1 leaks in), dropped afterwards. The
+ * role needs CREATEDB; the embedded PostgreSQL's superuser has it.
+ */
+export async function withScratchDatabase<T>(url: string, purpose: string, fn: (scratchUrl: string) => Promise<T>): Promise<T> {
+  const name = `duality_${purpose}_${randomBytes(5).toString('hex')}`;
+  try {
+    await createDatabaseIfMissing(url, name, 'template0');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Could not create a scratch database on the server of ${redactUrl(url)}: ${reason}. This command needs a role that may CREATE DATABASE.`, {
+      cause: error,
+    });
+  }
+  try {
+    return await fn(withDatabase(url, name));
+  } finally {
+    await dropDatabase(url, name);
   }
 }
 

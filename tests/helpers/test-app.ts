@@ -17,6 +17,14 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
   return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
 }
 
+/** A new database with nothing in it (not even knex's tables); dropped by `drop()`. */
+export async function createEmptyDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const { adminUrl } = inject('database');
+  const name = `empty_${randomBytes(6).toString('hex')}`;
+  await createDatabaseIfMissing(adminUrl, name);
+  return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
+}
+
 export interface RestResponse<T = any> {
   status: number;
   headers: Headers;

@@ -26,12 +26,14 @@ interface Started {
 }
 
 /** `npm start`, as a user runs it (tsx server/main.ts), on its own data directory and port. */
-async function start(env: Record<string, string>): Promise<Started> {
+async function start(env: Record<string, string>, opts: { processGroup?: boolean } = {}): Promise<Started> {
   const port = await findFreePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', PORT: String(port), DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, like a terminal's foreground job: Ctrl-C reaches the whole group.
+    detached: opts.processGroup ?? false,
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -106,6 +108,29 @@ describe('npm start', () => {
       expect(again.status).toBe(200);
       second.child.kill('SIGINT');
       expect(await second.exit).toBe(0);
+    },
+  );
+
+  it.skipIf(Boolean(process.env.DATABASE_URL))(
+    "Ctrl-C (SIGINT to the whole process group) lets in-flight requests finish on the embedded database",
+    async () => {
+      const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-ctrl-c-'));
+      cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
+      const app = await start({ DATA_DIR: dataDir }, { processGroup: true });
+      const credentials = JSON.parse(await fs.readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
+      const port = (await fs.readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[3];
+      const db = createKnex(`postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/app`, { poolMax: 2 });
+      const trx = await db.transaction();
+      await trx.raw('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
+      const slow = fetch(`${app.base}/api/v1/products`).then((r) => r.status);
+      await waitFor(async () => (await db.raw(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%products%'`)).rows.length > 0);
+      process.kill(-app.child.pid!, 'SIGINT');
+      await waitFor(async () => app.logs().includes('shutting down'));
+      await trx.commit();
+      await db.destroy();
+      expect(await slow).toBe(200);
+      expect(await app.exit).toBe(0);
+      await expect(fs.access(path.join(dataDir, 'postgres', 'postmaster.pid'))).rejects.toThrow();
     },
   );
 

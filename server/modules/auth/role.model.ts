@@ -1,4 +1,5 @@
 import { Model } from 'objection';
+import { modelColumns } from '../../db/model-columns.ts';
 
 /** A row of `roles`: a named set of permissions. */
 export class Role extends Model {
@@ -8,6 +9,9 @@ export class Role extends Model {
   name!: string;
   description!: string;
   createdAt!: Date;
+
+  /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
+  static readonly columns = modelColumns<Role>()(['id', 'name', 'description', 'createdAt']);
 }
 
 /** A row of `role_permissions`: one permission a role holds. */
@@ -17,6 +21,9 @@ export class RolePermission extends Model {
 
   roleId!: string;
   permission!: string;
+
+  /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
+  static readonly columns = modelColumns<RolePermission>()(['roleId', 'permission']);
 }
 
 /** A row of `user_roles`: one role a user has. */
@@ -27,4 +34,7 @@ export class UserRole extends Model {
   userId!: string;
   roleId!: string;
   createdAt!: Date;
+
+  /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
+  static readonly columns = modelColumns<UserRole>()(['userId', 'roleId', 'createdAt']);
 }

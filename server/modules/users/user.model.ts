@@ -1,4 +1,5 @@
 import { Model, type QueryBuilder } from 'objection';
+import { modelColumns } from '../../db/model-columns.ts';
 
 /** A row of `users`. `passwordHash` never leaves the server: see `$formatJson` and toUserDto. */
 export class User extends Model {
@@ -9,10 +10,15 @@ export class User extends Model {
   name!: string;
   passwordHash!: string;
   isActive!: boolean;
+  /** E.164-like (`+` and 7–15 digits), or null when the user has given none. */
+  phone!: string | null;
   /** Touched after `users.me` responds (best effort); null until the first visit. */
   lastSeenAt!: Date | null;
   createdAt!: Date;
   updatedAt!: Date;
+
+  /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
+  static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'lastSeenAt', 'createdAt', 'updatedAt']);
 
   /** Defence in depth: a User serialised by mistake still carries no hash. */
   override $formatJson(json: Record<string, unknown>) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { router } from '../../trpc/init.ts';
 import { authedProcedure, requirePermission } from '../../trpc/procedures.ts';
-import { CurrentUserSchema, ListUsersInput, SetRolesInput, UserIdInput, UserPageSchema, UserSchema } from './user.schemas.ts';
+import { CurrentUserSchema, ListUsersInput, SetRolesInput, UpdateMeInput, UserIdInput, UserPageSchema, UserSchema } from './user.schemas.ts';
 
 const tags = ['users'];
 
@@ -12,6 +12,12 @@ export const userRouter = router({
     .input(z.void())
     .output(CurrentUserSchema)
     .query(({ ctx }) => ctx.services.users.me(ctx.actor, { afterResponse: ctx.afterResponse })),
+
+  updateMe: authedProcedure
+    .meta({ openapi: { method: 'PATCH', path: '/users/me', tags, summary: 'Change your own name or phone (null removes the phone)', errorResponses: [400] } })
+    .input(UpdateMeInput)
+    .output(CurrentUserSchema)
+    .mutation(({ ctx, input }) => ctx.services.users.updateMe(ctx.actor, input)),
 
   list: requirePermission('users:manage')
     .meta({ openapi: { method: 'GET', path: '/users', tags, summary: 'List users, oldest first' } })

@@ -10,6 +10,12 @@ export const Email = z
   .pipe(z.email())
   .meta({ description: 'Email address; surrounding spaces are removed and case is ignored when comparing', example: 'ada@example.com' });
 export const UserName = z.string().trim().min(1).max(200).meta({ description: 'Display name, 1–200 characters', example: 'Ada Lovelace' });
+/** The same rule as the users_phone_e164 CHECK in the database. */
+export const Phone = z
+  .string()
+  .trim()
+  .regex(/^\+[0-9]{7,15}$/, 'Must be + followed by 7–15 digits (E.164), e.g. +14155550123')
+  .meta({ description: 'Phone number in E.164 form: + and 7–15 digits, no spaces', example: '+14155550123' });
 export const Password = z
   .string()
   .min(PASSWORD_MIN_LENGTH)
@@ -20,6 +26,13 @@ export const RoleName = z.string().trim().min(1).max(50);
 export const NewUserInput = z.object({ email: Email, name: UserName, password: Password });
 
 export const UserIdInput = z.object({ id: z.uuid() });
+
+export const UpdateMeInput = z
+  .object({
+    name: UserName.optional(),
+    phone: Phone.nullable().optional().meta({ description: 'A phone number to set, or null to remove it' }),
+  })
+  .refine((v) => v.name !== undefined || v.phone !== undefined, { message: 'Provide at least one of name, phone' });
 
 export const ListUsersInput = z.object({
   ...pageQueryFields,
@@ -37,6 +50,7 @@ export const UserSchema = z
     email: z.string(),
     name: z.string(),
     isActive: z.boolean(),
+    phone: z.string().nullable().meta({ description: 'E.164 phone number, or null when none was given', example: '+14155550123' }),
     roles: z.array(z.string()).meta({ description: 'Role names, sorted' }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
@@ -52,6 +66,7 @@ export const UserPageSchema = pageSchema(UserSchema, 'UserPage', 'users');
 export type NewUserInput = z.output<typeof NewUserInput>;
 export type ListUsersInput = z.output<typeof ListUsersInput>;
 export type SetRolesInput = z.output<typeof SetRolesInput>;
+export type UpdateMeInput = z.output<typeof UpdateMeInput>;
 export type UserDto = z.output<typeof UserSchema>;
 export type CurrentUserDto = z.output<typeof CurrentUserSchema>;
 export type UserPage = z.output<typeof UserPageSchema>;

@@ -8,7 +8,7 @@ import { hashPassword } from '../auth/password.ts';
 import { DEFAULT_ROLE, type RoleService } from '../auth/role.service.ts';
 import type { SessionService } from '../auth/session.service.ts';
 import { User } from './user.model.ts';
-import type { CurrentUserDto, ListUsersInput, NewUserInput, UserDto, UserPage } from './user.schemas.ts';
+import type { CurrentUserDto, ListUsersInput, NewUserInput, UpdateMeInput, UserDto, UserPage } from './user.schemas.ts';
 
 /** What sign-in needs to check a password; never leaves the server. */
 export interface UserCredentials {
@@ -63,6 +63,14 @@ export class UserService {
     const user = await this.get(actor.userId);
     opts.afterResponse?.(() => this.touchLastSeen(actor.userId));
     return { ...user, permissions: [...actor.permissions].sort() };
+  }
+
+  /** Changes the signed-in user's own name and phone; `phone: null` removes the number. */
+  async updateMe(actor: Actor, input: UpdateMeInput): Promise<CurrentUserDto> {
+    const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+    const user = await User.query(this.deps.db).patchAndFetchById(actor.userId, changes);
+    if (!user) throw new NotFoundError('User', actor.userId);
+    return { ...(await this.toDto(user)), permissions: [...actor.permissions].sort() };
   }
 
   /**
@@ -139,6 +147,7 @@ export function toUserDto(u: User, roles: string[]): UserDto {
     email: u.email,
     name: u.name,
     isActive: u.isActive,
+    phone: u.phone,
     roles,
     createdAt: u.createdAt.toISOString(),
     updatedAt: u.updatedAt.toISOString(),

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: commands run from here, as a user runs them. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a child process: ours, with `env` on top and DATABASE_URL only if given. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...rest } = process.env;
+  return { ...rest, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env };
+}
+
+/** Runs a TypeScript entry point (e.g. `server/cli/db.ts`) with tsx, as `npm run` does, to completion. */
+export function runScript(script: string, args: string[], env: Record<string, string>): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: childEnv(env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A running `npm start` (server/main.ts) whose output the test can wait on. */
+export interface ServerProcess {
+  output(): string;
+  /** Resolves once `text` has appeared in the output; rejects if the process exits first. */
+  waitFor(text: string): Promise<void>;
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+export function startServerProcess(env: Record<string, string>): ServerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: childEnv({ PORT: '0', LOG_LEVEL: 'info', ...env }),
+  });
+  let output = '';
+  const events = new EventEmitter();
+  const append = (d: Buffer) => {
+    output += d.toString();
+    events.emit('output');
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      exitCode = code;
+      events.emit('output');
+      resolve(code);
+    }),
+  );
+  return {
+    output: () => output,
+    exited,
+    waitFor: (text) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (output.includes(text)) resolve();
+          else if (exitCode !== undefined) reject(new Error(`exited (${exitCode}) before printing "${text}":\n${output}`));
+          else return;
+          events.off('output', check);
+        };
+        events.on('output', check);
+        check();
+      }),
+    async stop() {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
