@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: commands run from here, as a user runs them. */
@@ -81,3 +82,31 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
     },
   };
 }
+
+/** A `server/main.ts <role>` process (`npm run serve` / `npm run worker`) with its JSON log lines collected. */
+export interface RoleProcess {
+  child: ChildProcess;
+  lines: Record<string, any>[];
+  exit: Promise<number | null>;
+}
+
+/** Starts `npm run serve` / `npm run worker` as a user runs them, with `env` on top of ours (DATABASE_URL included). */
+export function startRoleProcess(role: 'serve' | 'worker', env: Record<string, string>): RoleProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', role], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: Record<string, any>[] = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      lines.push({ msg: line });
+    }
+  });
+  return { child, lines, exit: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
+}
+
+/** The first log line of `p` whose message contains `text`. */
+export const loggedLine = (p: RoleProcess, text: string) => p.lines.find((l) => typeof l.msg === 'string' && l.msg.includes(text));

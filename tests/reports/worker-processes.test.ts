@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Report } from '../../server/modules/reports/report.model.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { waitFor } from '../helpers/jobs.ts';
 import { mailFiles } from '../helpers/mail.ts';
+import { startRoleProcess, type RoleProcess } from '../helpers/processes.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
@@ -19,34 +18,15 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
  */
 const RECOVER_AFTER_MS = 2_000;
 
-interface Proc {
-  child: ChildProcess;
-  lines: Record<string, any>[];
-  exit: Promise<number | null>;
-}
+type Proc = RoleProcess;
 
 function startWorkerProcess(t: TestApp): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', 'worker'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: t.databaseUrl,
-      DATA_DIR: t.dataDir,
-      WORKER_POLL_INTERVAL_MS: '100',
-      WORKER_RECOVER_AFTER_MS: String(RECOVER_AFTER_MS),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return startRoleProcess('worker', {
+    DATABASE_URL: t.databaseUrl,
+    DATA_DIR: t.dataDir,
+    WORKER_POLL_INTERVAL_MS: '100',
+    WORKER_RECOVER_AFTER_MS: String(RECOVER_AFTER_MS),
   });
-  const lines: Record<string, any>[] = [];
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      lines.push({ msg: line });
-    }
-  });
-  return { child, lines, exit: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
 }
 
 let t: TestApp;
