@@ -6,6 +6,30 @@
 CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 
 -- Functions
+CREATE OR REPLACE FUNCTION public.bump_row_version()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+    BEGIN
+      IF NEW.version IS DISTINCT FROM OLD.version
+         OR (to_jsonb(NEW) - TG_ARGV) IS DISTINCT FROM (to_jsonb(OLD) - TG_ARGV) THEN
+        NEW.version := OLD.version + 1;
+      END IF;
+      RETURN NEW;
+    END;
+    $function$;
+
+CREATE OR REPLACE FUNCTION public.role_permissions_bump_user_versions()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+    BEGIN
+      UPDATE users SET version = version + 1
+       WHERE id IN (SELECT user_id FROM user_roles WHERE role_id = CASE WHEN TG_OP = 'DELETE' THEN OLD.role_id ELSE NEW.role_id END);
+      RETURN NULL;
+    END;
+    $function$;
+
 CREATE OR REPLACE FUNCTION public.set_updated_at()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -13,6 +37,16 @@ AS $function$
     BEGIN
       NEW.updated_at := now();
       RETURN NEW;
+    END;
+    $function$;
+
+CREATE OR REPLACE FUNCTION public.user_roles_bump_user_version()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+    BEGIN
+      UPDATE users SET version = version + 1 WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id ELSE NEW.user_id END;
+      RETURN NULL;
     END;
     $function$;
 
@@ -40,19 +74,43 @@ CREATE TABLE public.event_deliveries (
 ALTER TABLE ONLY public.event_deliveries ADD CONSTRAINT event_deliveries_pkey PRIMARY KEY (event_id, subscriber);
 CREATE INDEX event_deliveries_handled_at ON public.event_deliveries USING btree (handled_at);
 
+CREATE TABLE public.idempotency_keys (
+    scope text NOT NULL,
+    key text NOT NULL,
+    procedure text NOT NULL,
+    fingerprint text NOT NULL,
+    status smallint NOT NULL,
+    ok boolean NOT NULL,
+    response text,
+    response_bytes integer NOT NULL,
+    headers jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+ALTER TABLE ONLY public.idempotency_keys ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
+CREATE INDEX idempotency_keys_expires_at ON public.idempotency_keys USING btree (expires_at);
+COMMENT ON COLUMN public.idempotency_keys.scope IS 'Whose key: ''user:<id>'', or ''anonymous'' for calls without a session';
+COMMENT ON COLUMN public.idempotency_keys.fingerprint IS 'SHA-256 of the procedure and its input: the same key with another request is a 422';
+COMMENT ON COLUMN public.idempotency_keys.status IS 'HTTP status of the stored outcome';
+COMMENT ON COLUMN public.idempotency_keys.ok IS 'true: `response` is the output (superjson); false: an error body';
+COMMENT ON COLUMN public.idempotency_keys.response IS 'null when the outcome was larger than IDEMPOTENCY_MAX_RESPONSE_BYTES';
+COMMENT ON COLUMN public.idempotency_keys.headers IS 'Response headers replayed with the outcome (Location, Retry-After)';
+
 CREATE TABLE public.products (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name character varying(200) NOT NULL,
     price numeric(10,2) NOT NULL,
     is_active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
-    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    version integer DEFAULT 1 NOT NULL
 );
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_name_trimmed CHECK (((name)::text = btrim((name)::text)));
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_price_positive CHECK ((price > (0)::numeric));
 CREATE INDEX products_active_newest ON public.products USING btree (created_at DESC, id DESC) WHERE is_active;
 CREATE INDEX products_name_trgm ON public.products USING gin (name public.gin_trgm_ops) WHERE is_active;
+CREATE TRIGGER products_bump_version BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.bump_row_version('version', 'updated_at');
 CREATE TRIGGER products_set_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TABLE public.reports (
@@ -68,7 +126,8 @@ CREATE TABLE public.reports (
     email_sent_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     started_at timestamp with time zone,
-    completed_at timestamp with time zone
+    completed_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL
 );
 ALTER TABLE ONLY public.reports ADD CONSTRAINT reports_failed_has_reason CHECK ((((status)::text <> 'failed'::text) OR ((error_message IS NOT NULL) AND (completed_at IS NOT NULL))));
 ALTER TABLE ONLY public.reports ADD CONSTRAINT reports_kind_known CHECK (((kind)::text = 'product-catalog'::text));
@@ -78,6 +137,7 @@ ALTER TABLE ONLY public.reports ADD CONSTRAINT reports_progress_percent CHECK ((
 ALTER TABLE ONLY public.reports ADD CONSTRAINT reports_ready_has_file CHECK ((((status)::text <> 'ready'::text) OR ((file_path IS NOT NULL) AND (file_size IS NOT NULL) AND (completed_at IS NOT NULL))));
 ALTER TABLE ONLY public.reports ADD CONSTRAINT reports_status_known CHECK (((status)::text = ANY ((ARRAY['pending'::character varying, 'processing'::character varying, 'ready'::character varying, 'failed'::character varying])::text[])));
 CREATE INDEX reports_owner_newest ON public.reports USING btree (owner_id, created_at DESC, id DESC);
+CREATE TRIGGER reports_bump_version BEFORE UPDATE ON public.reports FOR EACH ROW EXECUTE FUNCTION public.bump_row_version('version');
 
 CREATE TABLE public.role_permissions (
     role_id uuid NOT NULL,
@@ -86,6 +146,7 @@ CREATE TABLE public.role_permissions (
 ALTER TABLE ONLY public.role_permissions ADD CONSTRAINT role_permissions_permission_format CHECK (((permission)::text ~ '^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$'::text));
 ALTER TABLE ONLY public.role_permissions ADD CONSTRAINT role_permissions_pkey PRIMARY KEY (role_id, permission);
 ALTER TABLE ONLY public.role_permissions ADD CONSTRAINT role_permissions_role_id_foreign FOREIGN KEY (role_id) REFERENCES public.roles(id) ON DELETE CASCADE;
+CREATE TRIGGER role_permissions_bump_user_versions AFTER INSERT OR DELETE ON public.role_permissions FOR EACH ROW EXECUTE FUNCTION public.role_permissions_bump_user_versions();
 
 CREATE TABLE public.roles (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -118,6 +179,7 @@ ALTER TABLE ONLY public.user_roles ADD CONSTRAINT user_roles_pkey PRIMARY KEY (u
 ALTER TABLE ONLY public.user_roles ADD CONSTRAINT user_roles_role_id_foreign FOREIGN KEY (role_id) REFERENCES public.roles(id) ON DELETE CASCADE;
 ALTER TABLE ONLY public.user_roles ADD CONSTRAINT user_roles_user_id_foreign FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 CREATE INDEX user_roles_role_id ON public.user_roles USING btree (role_id);
+CREATE TRIGGER user_roles_bump_user_version AFTER INSERT OR DELETE ON public.user_roles FOR EACH ROW EXECUTE FUNCTION public.user_roles_bump_user_version();
 
 CREATE TABLE public.users (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -128,11 +190,13 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     phone character varying(20),
-    last_seen_at timestamp with time zone
+    last_seen_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL
 );
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_phone_e164 CHECK (((phone)::text ~ '^\+[0-9]{7,15}$'::text));
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX users_email_lower_unique ON public.users USING btree (lower((email)::text));
+CREATE TRIGGER users_bump_version BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.bump_row_version('version', 'updated_at', 'last_seen_at');
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW WHEN ((((to_jsonb(old.*) - 'last_seen_at'::text) - 'updated_at'::text) IS DISTINCT FROM ((to_jsonb(new.*) - 'last_seen_at'::text) - 'updated_at'::text))) EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TABLE public.worker_heartbeats (

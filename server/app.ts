@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import { IdempotencyStore } from './db/idempotency-store.ts';
 import { createKnex } from './db/knex.ts';
+import { TransactionScope } from './db/request-transaction.ts';
 import { EventBus } from './events/bus.ts';
 import { buildHttpServer } from './http.ts';
 import { AfterResponseRunner } from './jobs/after-response.ts';
@@ -24,6 +26,7 @@ import { ReportService } from './modules/reports/report.service.ts';
 import { LocalDiskStorage, type ReportStorage } from './modules/reports/report.storage.ts';
 import { abandonedReport, generateReport, reportJobKey } from './modules/reports/report.tasks.ts';
 import { UserService } from './modules/users/user.service.ts';
+import type { PipelineDeps } from './trpc/context.ts';
 
 /** Every service, built once here and handed to procedures through the context. */
 export interface Services {
@@ -112,6 +115,8 @@ export interface AppDeps extends Core {
   db: Knex;
   /** Runs the tasks procedures hand to `ctx.afterResponse`. */
   afterResponse: AfterResponseRunner;
+  /** Request transactions and idempotency records, for the procedure pipeline. */
+  pipeline: PipelineDeps;
 }
 
 export interface App extends AppDeps {
@@ -131,9 +136,13 @@ export interface App extends AppDeps {
 /** The composition root: one place that wires config → database → services → events → HTTP and worker. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string; overrides?: AppOverrides }): Promise<App> {
   const { config, logger } = opts;
-  const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
+  // Services get the scope-following knex: inside a keyed mutation it is that request's
+  // transaction (server/db/request-transaction.ts), everywhere else the pool.
+  const transactions = new TransactionScope(createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger }));
+  const db = transactions.db;
   const core = createCore({ config, db, logger, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
-  const deps: AppDeps = { config, logger, db, ...core, afterResponse: new AfterResponseRunner() };
+  const pipeline: PipelineDeps = { transactions, idempotency: new IdempotencyStore(config.idempotency), failpoint: config.failpoint };
+  const deps: AppDeps = { config, logger, db, ...core, afterResponse: new AfterResponseRunner(), pipeline };
   const http = await buildHttpServer(deps);
   // Releases the jobs of worker processes that died without shutting down (see recovery.ts).
   const recovery = new WorkerRecovery({
@@ -153,6 +162,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
       worker ??= startWorker({
         databaseUrl: opts.databaseUrl,
         taskList: deps.jobs.taskList(deps),
+        schedules: deps.jobs.schedules(),
         concurrency: config.worker.concurrency,
         pollIntervalMs: config.worker.pollIntervalMs,
         // Halfway to the shutdown deadline, running jobs are asked to stop, so they can

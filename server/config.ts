@@ -49,6 +49,22 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
   SIGN_IN_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  IDEMPOTENCY_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24)
+    .describe('How long an Idempotency-Key and its stored response are kept, in hours; a key reused later runs again (docs/retries.md)'),
+  IDEMPOTENCY_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(65_536)
+    .describe('Largest response kept for an idempotent replay; a larger one is recorded without its body and a retry gets 409 (docs/retries.md)'),
+  TEST_FAILPOINT: z
+    .enum(['idempotency-after-commit'])
+    .optional()
+    .describe('Test only, refused in production: idempotency-after-commit kills the server right after a keyed mutation commits, before it responds'),
   /** Set to true behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from X-Forwarded-*. */
   TRUST_PROXY: z
     .enum(['true', 'false', '1', '0'])
@@ -77,6 +93,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   signInLimitPerMinute: number;
   trustProxy: boolean;
+  idempotency: { ttlHours: number; maxResponseBytes: number };
+  failpoint: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.TEST_FAILPOINT && e.NODE_ENV === 'production') throw new ConfigError('Invalid configuration:\n  TEST_FAILPOINT: a test-only crash switch, refused when NODE_ENV=production');
   return {
     env: e.NODE_ENV,
     isProduction: e.NODE_ENV === 'production',
@@ -111,5 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
     trustProxy: e.TRUST_PROXY,
+    idempotency: { ttlHours: e.IDEMPOTENCY_TTL_HOURS, maxResponseBytes: e.IDEMPOTENCY_MAX_RESPONSE_BYTES },
+    failpoint: e.TEST_FAILPOINT,
   };
 }

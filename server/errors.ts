@@ -111,6 +111,39 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** Another request with the same Idempotency-Key is still running; retry after it finishes. */
+export class IdempotencyKeyInUseError extends AppError {
+  constructor(retryAfterSeconds = 1) {
+    super('CONFLICT', 'A request with this Idempotency-Key is still being processed; retry after Retry-After seconds', undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}
+/** The Idempotency-Key was already used for a different request (another procedure or input). */
+export class IdempotencyKeyReusedError extends AppError {
+  constructor() {
+    super('UNPROCESSABLE_CONTENT', 'This Idempotency-Key was already used for a different request; use a new key for a new request');
+  }
+}
+/** If-Match / ifVersion named a version the resource is no longer (or never was) at. */
+export class PreconditionFailedError extends AppError {
+  constructor(
+    resource: string,
+    id: string,
+    readonly currentVersion: number,
+  ) {
+    super('PRECONDITION_FAILED', `${resource} ${id} is at version ${currentVersion}, not the version given in If-Match / ifVersion; read it again and reapply your change`, undefined, {
+      ETag: `"${currentVersion}"`,
+    });
+  }
+}
+/** The procedure requires a conditional write (If-Match or ifVersion) and none was given. */
+export class PreconditionRequiredError extends AppError {
+  constructor() {
+    super('PRECONDITION_REQUIRED', 'This change requires If-Match (REST) or ifVersion (tRPC) with the version you last read');
+  }
+}
+
 export const INPUT_VALIDATION_MESSAGE = 'Input validation failed';
 
 /** Lets tRPC carry an AppError (middleware and resolvers throw them as they are). */

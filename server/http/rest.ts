@@ -1,7 +1,7 @@
 import { getTRPCErrorFromUnknown, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { errorHeaders, HTTP_STATUS, toErrorBody } from '../errors.ts';
-import type { Context } from '../trpc/context.ts';
+import type { Context, ContextSource } from '../trpc/context.ts';
 import { listProcedures } from './procedure-meta.ts';
 import { queryCoercer, takesNoInput } from './query-coercion.ts';
 
@@ -19,7 +19,7 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  */
 export function registerRestDoor(
   fastify: FastifyInstance,
-  opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>; isProduction: boolean },
+  opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: ContextSource) => Context | Promise<Context>; isProduction: boolean },
 ): void {
   const procedures = opts.router._def.procedures as Record<string, AnyTRPCProcedure>;
   for (const info of listProcedures(opts.router)) {
@@ -42,14 +42,16 @@ export function registerRestDoor(
             ? { ...(request.body as object | undefined), ...params }
             : coerce({ ...(request.query as Record<string, unknown>), ...params });
         try {
+          const ctx = await opts.createContext({ req: request, res: reply, call: { door: 'rest', batched: false } });
           const data = await procedure({
-            ctx: await opts.createContext({ req: request, res: reply }),
+            ctx,
             path: info.path,
             type: info.type,
             getRawInput: async () => input,
             signal: undefined,
             batchIndex: 0,
           });
+          if (ctx.call.notModified) return reply.code(304).send();
           if (successStatus === 204) return reply.code(204).send();
           return reply.code(successStatus).send(data);
         } catch (cause) {

@@ -2,12 +2,12 @@ import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCErro
 import { errorHeaders } from '../errors.ts';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context } from '../trpc/context.ts';
+import type { Context, ContextSource } from '../trpc/context.ts';
 
 interface TrpcDoorOptions {
   router: AnyTRPCRouter;
   prefix: string;
-  createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>;
+  createContext: (o: ContextSource) => Context | Promise<Context>;
   onError: (o: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => void;
 }
 
@@ -42,7 +42,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         req: request,
         res: reply,
         path,
-        createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => opts.createContext({ req, res }),
+        createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => opts.createContext({ req, res, call: { door: 'trpc', batched: path.includes(',') } }),
         onError: ({ error, req, path: p }: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => opts.onError({ error, req, path: p }),
         // Headers an error asks for (Retry-After on 429), as the fast path and REST send them.
         responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: Object.assign({}, ...errors.map(errorHeaders)) }),
@@ -75,7 +75,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
       let ctx: Context | undefined;
       let contextError: unknown;
       try {
-        ctx = await opts.createContext({ req: request, res: reply });
+        ctx = await opts.createContext({ req: request, res: reply, call: { door: 'trpc', batched: paths.length > 1 } });
       } catch (cause) {
         contextError = cause;
       }
@@ -98,6 +98,8 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
           }
         }),
       );
+      // A single query whose If-None-Match matched (server/trpc/conditional.ts).
+      if (ctx?.call.notModified && items.length === 1 && items[0]!.status === 200) return reply.code(304).headers(headers).send();
       const statuses = new Set(items.map((i) => i.status));
       const status = statuses.size === 1 ? items[0]!.status : 207;
       const body = transformTRPCResponse(config, (isBatch ? items.map((i) => i.item) : items[0]!.item) as never);

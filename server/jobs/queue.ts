@@ -47,12 +47,14 @@ export class JobPayloadError extends Error {
  */
 export class JobQueue {
   readonly #tasks = new Map<string, RegisteredTask>();
+  readonly #schedules: { task: string; match: string }[] = [];
   #sealed = false;
 
   constructor(private readonly deps: { logger: Logger }) {}
 
   /** Registers a typed task (see `defineTask` and `server/jobs/tasks.ts`). */
   define(task: AnyTaskDefinition): void {
+    if (task.schedule) this.#schedules.push({ task: task.name, match: task.schedule });
     this.register(task.name, {
       maxAttempts: task.maxAttempts,
       run: async (payload, ctx) => {
@@ -71,6 +73,11 @@ export class JobQueue {
     if (this.#sealed) throw new Error(`Task ${identifier} registered after the worker started; register tasks in the composition root`);
     if (this.#tasks.has(identifier)) throw new Error(`Task ${identifier} is registered twice`);
     this.#tasks.set(identifier, task);
+  }
+
+  /** The recurring tasks (those defined with a `schedule`), for the worker's crontab. */
+  schedules(): { task: string; match: string }[] {
+    return [...this.#schedules];
   }
 
   has(identifier: string): boolean {

@@ -36,6 +36,12 @@ export interface TaskDefinition<TName extends string = string, TPayload extends 
   readonly payload: TPayload;
   /** Attempts before the job is left permanently failed (see `npm run jobs:failed`). */
   readonly maxAttempts: number;
+  /**
+   * A recurring task: a crontab pattern (UTC), e.g. `*\/15 * * * *`. Every worker
+   * process knows it; graphile-worker makes sure one job is queued per tick, whatever
+   * the number of workers. Its payload is graphile-worker's `{ _cron: … }`.
+   */
+  readonly schedule?: string;
   /** Throw to fail this attempt; graphile-worker retries with exponential backoff. */
   run(payload: z.output<TPayload>, ctx: TaskContext): Promise<void>;
 }
@@ -67,10 +73,11 @@ export function defineTask<TName extends string, TPayload extends z.ZodType>(def
   name: TName;
   payload: TPayload;
   maxAttempts?: number;
+  schedule?: string;
   run(payload: z.output<TPayload>, ctx: TaskContext): Promise<void>;
 }): TaskDefinition<TName, TPayload> {
   if (!TASK_NAME.test(definition.name)) throw new Error(`Task name "${definition.name}" must be dotted lowercase words, e.g. report.generate`);
   const maxAttempts = definition.maxAttempts ?? DEFAULT_TASK_MAX_ATTEMPTS;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 32767) throw new Error(`Task ${definition.name}: maxAttempts must be an integer from 1 to 32767`);
-  return { name: definition.name, payload: definition.payload, maxAttempts, run: definition.run };
+  return { name: definition.name, payload: definition.payload, maxAttempts, run: definition.run, ...(definition.schedule ? { schedule: definition.schedule } : {}) };
 }

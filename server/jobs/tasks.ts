@@ -1,4 +1,5 @@
 import { generateReport } from '../modules/reports/report.tasks.ts';
+import { idempotencyCleanup } from './idempotency-cleanup.ts';
 import type { AnyTaskDefinition } from './task.ts';
 
 /**
@@ -8,4 +9,4 @@ import type { AnyTaskDefinition } from './task.ts';
  * with `jobs.add(trx, task, payload)`. Event subscribers are not listed here: they
  * register through the event bus.
  */
-export const tasks: readonly AnyTaskDefinition[] = [generateReport];
+export const tasks: readonly AnyTaskDefinition[] = [generateReport, idempotencyCleanup];

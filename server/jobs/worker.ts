@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { run, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { parseCronItems, run, type TaskList, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { toGraphileLogger } from './graphile-logger.ts';
@@ -29,6 +29,8 @@ export interface WorkerOptions {
   logger: Logger;
   /** Milliseconds after a stop request before running jobs' `signal` is aborted. */
   shutdownAbortAfterMs?: number;
+  /** Recurring tasks: crontab patterns (UTC) by task identifier. */
+  schedules?: { task: string; match: string }[];
   /** Heartbeats for this worker's pool, so its jobs are released soon if the process dies. */
   recovery?: WorkerRecovery;
 }
@@ -60,8 +62,9 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
     concurrency: opts.concurrency,
     pollInterval: opts.pollIntervalMs,
     noHandleSignals: true,
-    // Recurring jobs would be declared in code; no crontab file is read from the working directory.
-    parsedCronItems: [],
+    // Recurring jobs are declared in code (a task's `schedule`); no crontab file is read
+    // from the working directory. A tick missed while no worker ran is not made up.
+    parsedCronItems: parseCronItems((opts.schedules ?? []).map((s) => ({ task: s.task, match: s.match, identifier: s.task }))),
     logger: toGraphileLogger(opts.logger),
     gracefulShutdownAbortTimeout: opts.shutdownAbortAfterMs ?? 15_000,
     preset: {

@@ -13,6 +13,22 @@ export type Meta = OpenApiMeta & {
   access?: Access;
   /** REST status on success when not 200 (201 created, 202 accepted, 204 no content). */
   successStatus?: 201 | 202 | 204;
+  /**
+   * Mutations honour `Idempotency-Key` (server/trpc/idempotency.ts) unless this is false:
+   * for a mutation whose stored response would be a secret (auth.signIn's session token)
+   * and whose repetition is harmless. The header is then ignored.
+   */
+  idempotency?: false;
+  /**
+   * The output carries the resource's `version`: the response gets a strong ETag, and a
+   * query answers If-None-Match with 304 (server/trpc/conditional.ts).
+   */
+  etag?: true;
+  /**
+   * The input has an `ifVersion` field (server/lib/row-version.ts), filled from If-Match
+   * on REST. 'required': a call without either is refused with 428.
+   */
+  ifMatch?: 'optional' | 'required';
 };
 
 const t = initTRPC

@@ -1,10 +1,17 @@
 import { TRPCError } from '@trpc/server';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
 import type { Permission } from '../modules/auth/permissions.ts';
+import { conditional } from './conditional.ts';
+import { idempotency } from './idempotency.ts';
 import { baseProcedure, middleware, type Access } from './init.ts';
 
 /**
- * Procedure builders, one per kind of access. A procedure is built from exactly
+ * Procedure builders, one per kind of access. After the access check every builder
+ * applies retries and concurrent edits as the procedure's meta declares them:
+ * conditional requests (ETag, If-Match; conditional.ts), then idempotency keys
+ * (idempotency.ts). A module writes none of it.
+ *
+ * A procedure is built from exactly
  * one of them, and the builder writes its access rule into the procedure's meta,
  * where the OpenAPI document and the access test read it.
  *
@@ -28,10 +35,19 @@ const signedIn = middleware(({ ctx, next }) => {
 });
 
 /** Anyone may call it. */
-export const publicProcedure = baseProcedure.meta({ access: { kind: 'public' } }).use(declared({ kind: 'public' }));
+export const publicProcedure = baseProcedure
+  .meta({ access: { kind: 'public' } })
+  .use(declared({ kind: 'public' }))
+  .use(conditional)
+  .use(idempotency);
 
 /** Needs a valid session (401 without); `ctx.actor` is non-null inside. */
-export const authedProcedure = baseProcedure.meta({ access: { kind: 'signed-in' } }).use(declared({ kind: 'signed-in' })).use(signedIn);
+export const authedProcedure = baseProcedure
+  .meta({ access: { kind: 'signed-in' } })
+  .use(declared({ kind: 'signed-in' }))
+  .use(signedIn)
+  .use(conditional)
+  .use(idempotency);
 
 /** Needs a valid session (401 without) whose user holds `permission` (403 without). */
 export function requirePermission(permission: Permission) {
@@ -43,5 +59,7 @@ export function requirePermission(permission: Permission) {
     .use(({ ctx, next }) => {
       if (!ctx.actor.permissions.has(permission)) throw new ForbiddenError(`Requires permission ${permission}`);
       return next();
-    });
+    })
+    .use(conditional)
+    .use(idempotency);
 }

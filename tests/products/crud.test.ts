@@ -26,6 +26,7 @@ describe('products CRUD over REST', () => {
       name: 'Espresso cup',
       price: '19.90',
       isActive: true,
+      version: 1,
       createdAt: expect.any(String),
       updatedAt: created.body.createdAt,
     });

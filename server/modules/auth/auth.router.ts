@@ -29,6 +29,9 @@ export const authRouter = router({
         responseHeaders: SetCookieHeader,
         errorResponses: [400, 401, 429],
       },
+      // Repeating a sign-in is harmless (another session), and a stored response would
+      // keep a bearer token in plain text: no Idempotency-Key here.
+      idempotency: false,
     })
     .input(SignInInput)
     .output(SignInResultSchema)

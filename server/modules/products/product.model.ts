@@ -9,11 +9,13 @@ export class Product extends Model {
   name!: string;
   price!: string;
   isActive!: boolean;
+  /** Moves on every change (a trigger owns it): the ETag, and what If-Match compares. */
+  version!: number;
   createdAt!: Date;
   updatedAt!: Date;
 
   /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
-  static readonly columns = modelColumns<Product>()(['id', 'name', 'price', 'isActive', 'createdAt', 'updatedAt']);
+  static readonly columns = modelColumns<Product>()(['id', 'name', 'price', 'isActive', 'version', 'createdAt', 'updatedAt']);
 
   /** Escapes LIKE's wildcards so a search term only ever matches itself. */
   static likeLiteral(term: string): string {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { publicProcedure, requirePermission } from '../../trpc/procedures.ts';
 import { router } from '../../trpc/init.ts';
-import { CreateProductInput, ListProductsInput, ProductIdInput, ProductPageSchema, ProductSchema, UpdateProductInput } from './product.schemas.ts';
+import { ArchiveProductInput, CreateProductInput, ListProductsInput, ProductIdInput, ProductPageSchema, ProductSchema, UpdateProductInput } from './product.schemas.ts';
 
 const tags = ['products'];
 
@@ -14,7 +14,7 @@ export const productRouter = router({
     .query(({ ctx, input }) => ctx.services.products.list(input)),
 
   get: publicProcedure
-    .meta({ openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'Get an active product', errorResponses: [404] } })
+    .meta({ openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'Get an active product', errorResponses: [404] }, etag: true })
     .input(ProductIdInput)
     .output(ProductSchema)
     .query(({ ctx, input }) => ctx.services.products.get(input.id)),
@@ -26,14 +26,14 @@ export const productRouter = router({
     .mutation(({ ctx, input }) => ctx.services.products.create(input, ctx.actor)),
 
   update: requirePermission('products:update')
-    .meta({ openapi: { method: 'PATCH', path: '/products/{id}', tags, summary: 'Change a product (isActive: true restores an archived one)', errorResponses: [404] } })
+    .meta({ openapi: { method: 'PATCH', path: '/products/{id}', tags, summary: 'Change a product (isActive: true restores an archived one)', errorResponses: [404] }, etag: true, ifMatch: 'optional' })
     .input(UpdateProductInput)
     .output(ProductSchema)
     .mutation(({ ctx, input }) => ctx.services.products.update(input, ctx.actor)),
 
   delete: requirePermission('products:delete')
-    .meta({ openapi: { method: 'DELETE', path: '/products/{id}', tags, summary: 'Archive a product (the row is kept)', errorResponses: [404] }, successStatus: 204 })
-    .input(ProductIdInput)
+    .meta({ openapi: { method: 'DELETE', path: '/products/{id}', tags, summary: 'Archive a product (the row is kept)', errorResponses: [404] }, successStatus: 204, ifMatch: 'optional' })
+    .input(ArchiveProductInput)
     .output(z.void())
-    .mutation(({ ctx, input }) => ctx.services.products.archive(input.id, ctx.actor)),
+    .mutation(({ ctx, input }) => ctx.services.products.archive(input, ctx.actor)),
 });

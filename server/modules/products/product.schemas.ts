@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { IfVersion, Version } from '../../lib/row-version.ts';
 import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
 
 const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
@@ -11,6 +12,8 @@ const PriceBound = decimalInput(PRICE_BOUND_RULES, { description: 'Inclusive pri
 
 export const ProductIdInput = z.object({ id: z.uuid() });
 
+export const ArchiveProductInput = z.object({ id: z.uuid(), ifVersion: IfVersion });
+
 export const CreateProductInput = z.object({ name: Name, price: Price });
 
 export const UpdateProductInput = z
@@ -19,6 +22,7 @@ export const UpdateProductInput = z
     name: Name.optional(),
     price: Price.optional(),
     isActive: z.boolean().optional().meta({ description: 'false archives the product, true restores it' }),
+    ifVersion: IfVersion,
   })
   .refine((v) => v.name !== undefined || v.price !== undefined || v.isActive !== undefined, {
     message: 'Provide at least one of name, price, isActive',
@@ -42,6 +46,7 @@ export const ProductSchema = z
     name: z.string(),
     price: MoneyString,
     isActive: z.boolean(),
+    version: Version,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -51,6 +56,7 @@ export const ProductPageSchema = pageSchema(ProductSchema, 'ProductPage', 'produ
 
 export type CreateProductInput = z.output<typeof CreateProductInput>;
 export type UpdateProductInput = z.output<typeof UpdateProductInput>;
+export type ArchiveProductInput = z.output<typeof ArchiveProductInput>;
 export type ListProductsInput = z.output<typeof ListProductsInput>;
 export type ProductDto = z.output<typeof ProductSchema>;
 export type ProductPage = z.output<typeof ProductPageSchema>;

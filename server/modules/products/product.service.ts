@@ -3,8 +3,9 @@ import { NotFoundError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
 import type { EventActor } from '../../events/envelope.ts';
 import { fetchPage } from '../../lib/pagination.ts';
+import { conditionalWriteMissed } from '../../lib/row-version.ts';
 import { Product } from './product.model.ts';
-import type { CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
+import type { ArchiveProductInput, CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
 
 /**
  * Products: recipe 1 (CRUD) and recipe 2 (the filtered list). Creating and archiving
@@ -31,24 +32,30 @@ export class ProductService {
 
   /**
    * Works on archived products too, so `isActive: true` restores one; `isActive: false`
-   * on an active product archives it, with the same event as `archive`.
+   * on an active product archives it, with the same event as `archive`. With `ifVersion`
+   * the write applies only to that version (checked by the UPDATE itself).
    */
-  async update({ id, ...patch }: UpdateProductInput, actor?: EventActor): Promise<ProductDto> {
+  async update({ id, ifVersion, ...patch }: UpdateProductInput, actor?: EventActor): Promise<ProductDto> {
     const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     return this.deps.db.transaction(async (trx) => {
       const before = await Product.query(trx).findById(id).forUpdate();
       if (!before) throw new NotFoundError('Product', id);
-      const product = await Product.query(trx).patchAndFetchById(id, changes);
+      const write = Product.query(trx).where('id', id);
+      if (ifVersion !== undefined) void write.where('version', ifVersion);
+      const [product] = (await write.patch(changes).returning('*')) as unknown as Product[];
+      if (!product) conditionalWriteMissed('Product', id, before.version);
       if (before.isActive && !product.isActive) await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
       return toProductDto(product);
     });
   }
 
-  /** Soft delete: the row stays, with is_active false. */
-  async archive(id: string, actor?: EventActor): Promise<void> {
+  /** Soft delete: the row stays, with is_active false. `ifVersion` as for `update`. */
+  async archive({ id, ifVersion }: ArchiveProductInput, actor?: EventActor): Promise<void> {
     await this.deps.db.transaction(async (trx) => {
-      const archived = await Product.query(trx).findById(id).modify('active').patch({ isActive: false });
-      if (!archived) throw new NotFoundError('Product', id);
+      const write = Product.query(trx).where('id', id).modify('active');
+      if (ifVersion !== undefined) void write.where('version', ifVersion);
+      const archived = await write.patch({ isActive: false });
+      if (!archived) conditionalWriteMissed('Product', id, (await Product.query(trx).findById(id).modify('active'))?.version);
       await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
     });
   }
@@ -101,6 +108,7 @@ export function toProductDto(p: Product): ProductDto {
     name: p.name,
     price: p.price,
     isActive: p.isActive,
+    version: p.version,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };

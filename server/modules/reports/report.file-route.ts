@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { errorHeaders, HTTP_STATUS, INPUT_VALIDATION_MESSAGE, toErrorBody, toTRPCError, UnauthorizedError, ValidationError } from '../../errors.ts';
-import type { Context } from '../../trpc/context.ts';
+import type { Context, ContextSource } from '../../trpc/context.ts';
 import { ReportIdInput } from './report.schemas.ts';
 
 /** The download route, relative to the REST prefix, as the OpenAPI document spells it. */
@@ -17,7 +17,7 @@ export const REPORT_FILE_PATH = '/reports/{id}/file';
  */
 export function registerReportFileRoute(
   fastify: FastifyInstance,
-  opts: { prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>; isProduction: boolean },
+  opts: { prefix: string; createContext: (o: ContextSource) => Context | Promise<Context>; isProduction: boolean },
 ): void {
   fastify.get(opts.prefix + REPORT_FILE_PATH.replace('{id}', ':id'), async (request, reply) => {
     try {

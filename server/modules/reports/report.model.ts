@@ -26,6 +26,8 @@ export class Report extends Model {
   fileSize!: string | number | null;
   /** Set, once, in the transaction that makes the report ready and sends its email. */
   emailSentAt!: Date | null;
+  /** Moves on every change, the job's progress writes included (a trigger owns it). */
+  version!: number;
   createdAt!: Date;
   startedAt!: Date | null;
   completedAt!: Date | null;
@@ -42,6 +44,7 @@ export class Report extends Model {
     'filePath',
     'fileSize',
     'emailSentAt',
+    'version',
     'createdAt',
     'startedAt',
     'completedAt',

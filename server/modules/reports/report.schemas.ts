@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { Version } from '../../lib/row-version.ts';
 import { REPORT_KINDS, REPORT_STATUSES } from './report.model.ts';
 
 export const ReportKindSchema = z.enum(REPORT_KINDS).meta({ description: 'What to report on. `product-catalog`: every active product with its price, the count and the exact total' });
@@ -31,6 +32,7 @@ export const ReportSchema = z
     errorMessage: z.string().nullable().meta({ description: 'Why the report failed; null unless failed' }),
     fileSize: z.number().int().nullable().meta({ description: 'Size of the PDF in bytes; null until ready' }),
     fileUrl: z.string().nullable().meta({ description: 'Where to download the PDF (same authentication); null until ready' }),
+    version: Version,
     createdAt: z.iso.datetime(),
     startedAt: z.iso.datetime().nullable().meta({ description: 'When generation first started' }),
     completedAt: z.iso.datetime().nullable().meta({ description: 'When the report became ready or failed' }),

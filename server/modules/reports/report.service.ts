@@ -250,6 +250,7 @@ export function toReportDto(r: Report): ReportDto {
     errorMessage: r.errorMessage,
     fileSize: ready && r.fileSize !== null ? Number(r.fileSize) : null,
     fileUrl: ready ? `/api/v1${reportFilePath(r.id)}` : null,
+    version: r.version,
     createdAt: r.createdAt.toISOString(),
     startedAt: r.startedAt?.toISOString() ?? null,
     completedAt: r.completedAt?.toISOString() ?? null,

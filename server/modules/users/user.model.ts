@@ -14,11 +14,13 @@ export class User extends Model {
   phone!: string | null;
   /** Touched after `users.me` responds (best effort); null until the first visit. */
   lastSeenAt!: Date | null;
+  /** Moves on every change to the account or its roles (triggers own it); not on a visit. */
+  version!: number;
   createdAt!: Date;
   updatedAt!: Date;
 
   /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
-  static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'lastSeenAt', 'createdAt', 'updatedAt']);
+  static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'lastSeenAt', 'version', 'createdAt', 'updatedAt']);
 
   /** Defence in depth: a User serialised by mistake still carries no hash. */
   override $formatJson(json: Record<string, unknown>) {

@@ -8,13 +8,13 @@ const tags = ['users'];
 /** tRPC `users.*` ⇄ REST `/api/v1/users`. */
 export const userRouter = router({
   me: authedProcedure
-    .meta({ openapi: { method: 'GET', path: '/users/me', tags, summary: 'The signed-in user, with roles and permissions' } })
+    .meta({ openapi: { method: 'GET', path: '/users/me', tags, summary: 'The signed-in user, with roles and permissions' }, etag: true })
     .input(z.void())
     .output(CurrentUserSchema)
     .query(({ ctx }) => ctx.services.users.me(ctx.actor, { afterResponse: ctx.afterResponse })),
 
   updateMe: authedProcedure
-    .meta({ openapi: { method: 'PATCH', path: '/users/me', tags, summary: 'Change your own name or phone (null removes the phone)', errorResponses: [400] } })
+    .meta({ openapi: { method: 'PATCH', path: '/users/me', tags, summary: 'Change your own name or phone (null removes the phone)', errorResponses: [400] }, etag: true, ifMatch: 'optional' })
     .input(UpdateMeInput)
     .output(CurrentUserSchema)
     .mutation(({ ctx, input }) => ctx.services.users.updateMe(ctx.actor, input)),
@@ -24,6 +24,12 @@ export const userRouter = router({
     .input(ListUsersInput)
     .output(UserPageSchema)
     .query(({ ctx, input }) => ctx.services.users.list(input)),
+
+  get: requirePermission('users:manage')
+    .meta({ openapi: { method: 'GET', path: '/users/{id}', tags, summary: 'One user, with roles', errorResponses: [404] }, etag: true })
+    .input(UserIdInput)
+    .output(UserSchema)
+    .query(({ ctx, input }) => ctx.services.users.get(input.id)),
 
   setRoles: requirePermission('users:manage')
     .meta({ openapi: { method: 'PUT', path: '/users/{id}/roles', tags, summary: "Replace a user's roles (effective on their next request)", errorResponses: [400, 404] } })

@@ -2,6 +2,7 @@ import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
 import { PERMISSIONS } from '../auth/permissions.ts';
+import { IfVersion, Version } from '../../lib/row-version.ts';
 
 export const Email = z
   .string()
@@ -31,6 +32,7 @@ export const UpdateMeInput = z
   .object({
     name: UserName.optional(),
     phone: Phone.nullable().optional().meta({ description: 'A phone number to set, or null to remove it' }),
+    ifVersion: IfVersion,
   })
   .refine((v) => v.name !== undefined || v.phone !== undefined, { message: 'Provide at least one of name, phone' });
 
@@ -52,6 +54,7 @@ export const UserSchema = z
     isActive: z.boolean(),
     phone: z.string().nullable().meta({ description: 'E.164 phone number, or null when none was given', example: '+14155550123' }),
     roles: z.array(z.string()).meta({ description: 'Role names, sorted' }),
+    version: Version,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })

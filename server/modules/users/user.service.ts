@@ -3,6 +3,7 @@ import { UniqueViolationError } from 'objection';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
 import { fetchPage } from '../../lib/pagination.ts';
+import { conditionalWriteMissed } from '../../lib/row-version.ts';
 import type { Actor } from '../auth/actor.ts';
 import { hashPassword } from '../auth/password.ts';
 import { DEFAULT_ROLE, type RoleService } from '../auth/role.service.ts';
@@ -40,6 +41,8 @@ export class UserService {
         throw error;
       }
       await this.deps.roles.assign(trx, created.id, [DEFAULT_ROLE, ...(input.extraRoles ?? [])]);
+      // Assigning roles moved the version (a user's roles are part of it): read it back.
+      created = (await User.query(trx).findById(created.id))!;
       // In the same transaction: a duplicate email rolls back the event with the row.
       await this.deps.events.publish(trx, 'user.created', { userId: created.id, email: created.email, name: created.name });
       return created;
@@ -65,11 +68,16 @@ export class UserService {
     return { ...user, permissions: [...actor.permissions].sort() };
   }
 
-  /** Changes the signed-in user's own name and phone; `phone: null` removes the number. */
-  async updateMe(actor: Actor, input: UpdateMeInput): Promise<CurrentUserDto> {
+  /**
+   * Changes the signed-in user's own name and phone; `phone: null` removes the number.
+   * With `ifVersion` the write applies only to that version (checked by the UPDATE).
+   */
+  async updateMe(actor: Actor, { ifVersion, ...input }: UpdateMeInput): Promise<CurrentUserDto> {
     const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
-    const user = await User.query(this.deps.db).patchAndFetchById(actor.userId, changes);
-    if (!user) throw new NotFoundError('User', actor.userId);
+    const write = User.query(this.deps.db).where('id', actor.userId);
+    if (ifVersion !== undefined) void write.where('version', ifVersion);
+    const [user] = (await write.patch(changes).returning('*')) as unknown as User[];
+    if (!user) conditionalWriteMissed('User', actor.userId, (await User.query(this.deps.db).findById(actor.userId))?.version);
     return { ...(await this.toDto(user)), permissions: [...actor.permissions].sort() };
   }
 
@@ -98,7 +106,8 @@ export class UserService {
       const found = await User.query(trx).findById(id).forUpdate();
       if (!found) throw new NotFoundError('User', id);
       await this.deps.roles.replace(trx, id, roleNames);
-      return found;
+      // The roles are part of the user's version, which the replacement moved.
+      return (await User.query(trx).findById(id))!;
     });
     return this.toDto(user);
   }
@@ -149,6 +158,7 @@ export function toUserDto(u: User, roles: string[]): UserDto {
     isActive: u.isActive,
     phone: u.phone,
     roles,
+    version: u.version,
     createdAt: u.createdAt.toISOString(),
     updatedAt: u.updatedAt.toISOString(),
   };
