@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, splitLink, TRPCClientError, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/router.ts';
 
@@ -12,21 +12,88 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
+/** The operation context `withIdempotency` sets: the key travels as the Idempotency-Key header. */
+interface IdempotencyContext {
+  idempotencyKey?: string;
+  [key: string]: unknown;
+}
+
 /**
  * A tRPC client typed by the server's AppRouter: every procedure, its input and its
- * output are checked at compile time. Calls made in the same tick share one request.
+ * output are checked at compile time. Calls made in the same tick share one request,
+ * except keyed mutations (`withIdempotency`): an Idempotency-Key covers one call, so
+ * those go alone.
  */
 export function createClient(opts: ClientOptions): TRPCClient<AppRouter> {
+  const url = `${opts.url.replace(/\/$/, '')}/trpc`;
+  const auth = () => ({ ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) });
+  const fetchOption = opts.fetch ? { fetch: opts.fetch } : {};
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${opts.url.replace(/\/$/, '')}/trpc`,
-        transformer: superjson,
-        headers: () => ({ ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) }),
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      splitLink({
+        condition: (op) => typeof (op.context as IdempotencyContext).idempotencyKey === 'string',
+        true: httpLink({
+          url,
+          transformer: superjson,
+          headers: ({ op }) => ({ ...auth(), 'idempotency-key': (op.context as IdempotencyContext).idempotencyKey! }),
+          ...fetchOption,
+        }),
+        false: httpBatchLink({ url, transformer: superjson, headers: auth, ...fetchOption }),
       }),
     ],
   });
+}
+
+export interface IdempotencyOptions {
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** Wait before the first retry, doubled each time; a Retry-After from the server wins (default 200 ms). */
+  delayMs?: number;
+  /** The key for this logical call; default a new random UUID per call of the wrapper. */
+  key?: () => string;
+}
+
+/**
+ * Wraps a mutation so each call of the wrapper is one logical operation with one
+ * Idempotency-Key, reused across its retries: a response lost on the way back, a 5xx,
+ * or a 409 "still being processed" is retried, and the server answers a retry of a call
+ * that already ran from its stored outcome instead of running it twice
+ * (docs/retries.md). Other errors (4xx) are thrown at once: retrying cannot change them.
+ *
+ * @example
+ * const createProduct = withIdempotency(api.products.create);
+ * const product = await createProduct({ name: 'Espresso cup', price: '7.50' });
+ */
+export function withIdempotency<TInput, TOutput>(
+  procedure: { mutate(input: TInput, opts?: { context?: Record<string, unknown>; signal?: AbortSignal }): Promise<TOutput> },
+  options: IdempotencyOptions = {},
+): (input: TInput, opts?: { signal?: AbortSignal }) => Promise<TOutput> {
+  const retries = options.retries ?? 3;
+  const delayMs = options.delayMs ?? 200;
+  return async (input, callOpts = {}) => {
+    const key = options.key?.() ?? crypto.randomUUID();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await procedure.mutate(input, { context: { idempotencyKey: key }, ...(callOpts.signal ? { signal: callOpts.signal } : {}) });
+      } catch (error) {
+        const wait = retryDelay(error, delayMs * 2 ** attempt);
+        if (attempt >= retries || wait === undefined || callOpts.signal?.aborted) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  };
+}
+
+/** How long to wait before retrying `error`, or undefined when a retry cannot help. */
+function retryDelay(error: unknown, backoffMs: number): number | undefined {
+  if (!(error instanceof TRPCClientError)) return undefined;
+  const response = (error.meta as { response?: Response } | undefined)?.response;
+  const status = (error.data as { httpStatus?: number } | undefined)?.httpStatus ?? response?.status;
+  if (status === undefined) return backoffMs; // no answer at all: the network lost it
+  const retryAfter = Number(response?.headers.get('retry-after'));
+  if (status === 409 && Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000; // the first attempt is still running
+  if (status >= 500) return Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : backoffMs;
+  return undefined;
 }
 
 export type { AppRouter };

@@ -58,9 +58,9 @@ const EnvSchema = z.object({
   IDEMPOTENCY_MAX_RESPONSE_BYTES: z.coerce
     .number()
     .int()
-    .min(1024)
+    .min(0)
     .default(65_536)
-    .describe('Largest response kept for an idempotent replay; a larger one is recorded without its body and a retry gets 409 (docs/retries.md)'),
+    .describe('Largest response body kept for an idempotent replay, in bytes; a larger one is recorded without its body and a retry gets 409 (docs/retries.md)'),
   TEST_FAILPOINT: z
     .enum(['idempotency-after-commit'])
     .optional()
