@@ -192,6 +192,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One user, with roles
+         * @description Requires permission `users:manage`.
+         */
+        get: operations["users-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{id}/deactivate": {
         parameters: {
             query?: never;
@@ -297,6 +317,8 @@ export interface components {
             roles: string[];
             /** Format: date-time */
             updatedAt: string;
+            /** @description Moves on every change to the resource; its ETag is this number in quotes */
+            version: number;
         };
         Error: {
             /** @description Machine-readable error code, e.g. NOT_FOUND */
@@ -519,6 +541,8 @@ export interface components {
             price: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @description Moves on every change to the resource; its ETag is this number in quotes */
+            version: number;
         };
         ProductPage: {
             items: components["schemas"]["Product"][];
@@ -560,6 +584,8 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "processing" | "ready" | "failed";
+            /** @description Moves on every change to the resource; its ETag is this number in quotes */
+            version: number;
         };
         /** @description The report is queued; poll GET /reports/{id} or wait for the email */
         ReportAccepted: {
@@ -604,6 +630,8 @@ export interface components {
             roles: string[];
             /** Format: date-time */
             updatedAt: string;
+            /** @description Moves on every change to the resource; its ETag is this number in quotes */
+            version: number;
         };
         UserPage: {
             items: components["schemas"]["User"][];
@@ -774,7 +802,10 @@ export interface operations {
     "auth-signOut": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -783,9 +814,20 @@ export interface operations {
             /** @description Done; no content */
             204: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Not signed in, or the session is invalid or expired */
             401: {
@@ -798,6 +840,26 @@ export interface operations {
             };
             /** @description Signed in without the required permission */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -819,7 +881,10 @@ export interface operations {
     "auth-signUp": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -848,13 +913,15 @@ export interface operations {
             /** @description Successful response */
             201: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid input: `issues` lists each offending field */
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -863,9 +930,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflicts with existing data */
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
             409: {
                 headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -883,6 +952,15 @@ export interface operations {
             };
             /** @description Request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -948,7 +1026,10 @@ export interface operations {
     "products-create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -972,13 +1053,15 @@ export interface operations {
             /** @description Successful response */
             201: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Product"];
                 };
             };
-            /** @description Invalid input: `issues` lists each offending field */
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1005,6 +1088,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Request body larger than the limit */
             413: {
                 headers: {
@@ -1016,6 +1110,15 @@ export interface operations {
             };
             /** @description Request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1037,7 +1140,10 @@ export interface operations {
     "products-get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier response (or a list, or `*`): 304 with no body while it is still current */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1048,11 +1154,22 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Product"];
                 };
+            };
+            /** @description Not modified: the ETag in If-None-Match is still current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not found */
             404: {
@@ -1068,7 +1185,12 @@ export interface operations {
     "products-delete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+                /** @description Change only if the resource is still at this ETag (`*`: any current version). Optional: without it the change applies to whatever is current. */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1079,9 +1201,20 @@ export interface operations {
             /** @description Done; no content */
             204: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Not signed in, or the session is invalid or expired */
             401: {
@@ -1110,12 +1243,48 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is no longer at the version in If-Match; the message and the ETag header name the current one */
+            412: {
+                headers: {
+                    /** @description The current version, as an ETag */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "products-update": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+                /** @description Change only if the resource is still at this ETag (`*`: any current version). Optional: without it the change applies to whatever is current. */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1143,10 +1312,23 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Product"];
+                };
+            };
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not signed in, or the session is invalid or expired */
@@ -1176,6 +1358,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is no longer at the version in If-Match; the message and the ETag header name the current one */
+            412: {
+                headers: {
+                    /** @description The current version, as an ETag */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Request body larger than the limit */
             413: {
                 headers: {
@@ -1187,6 +1391,15 @@ export interface operations {
             };
             /** @description Request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1267,7 +1480,10 @@ export interface operations {
     "reports-generate": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1286,13 +1502,15 @@ export interface operations {
             /** @description Successful response */
             202: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ReportAccepted"];
                 };
             };
-            /** @description Invalid input: `issues` lists each offending field */
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1319,6 +1537,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Request body larger than the limit */
             413: {
                 headers: {
@@ -1330,6 +1559,15 @@ export interface operations {
             };
             /** @description Request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1351,7 +1589,10 @@ export interface operations {
     "reports-get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier response (or a list, or `*`): 304 with no body while it is still current */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1362,11 +1603,22 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Report"];
                 };
+            };
+            /** @description Not modified: the ETag in If-None-Match is still current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not signed in, or the session is invalid or expired */
             401: {
@@ -1526,10 +1778,13 @@ export interface operations {
             };
         };
     };
-    "users-deactivate": {
+    "users-get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier response (or a list, or `*`): 304 with no body while it is still current */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1540,13 +1795,78 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid input: `issues` lists each offending field */
+            /** @description Not modified: the ETag in If-None-Match is still current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in without the required permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "users-deactivate": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1582,8 +1902,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflicts with existing data */
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
             409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1596,7 +1927,10 @@ export interface operations {
     "users-setRoles": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1619,13 +1953,15 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid input: `issues` lists each offending field */
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1655,6 +1991,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1679,12 +2026,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "users-me": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An ETag from an earlier response (or a list, or `*`): 304 with no body while it is still current */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1693,11 +2052,22 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CurrentUser"];
                 };
+            };
+            /** @description Not modified: the ETag in If-None-Match is still current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not signed in, or the session is invalid or expired */
             401: {
@@ -1731,7 +2101,12 @@ export interface operations {
     "users-updateMe": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+                /** @description Change only if the resource is still at this ETag (`*`: any current version). Optional: without it the change applies to whatever is current. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1752,13 +2127,17 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
+                    /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
+                    ETag?: string;
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CurrentUser"];
                 };
             };
-            /** @description Invalid input: `issues` lists each offending field */
+            /** @description Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1776,6 +2155,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is no longer at the version in If-Match; the message and the ETag header name the current one */
+            412: {
+                headers: {
+                    /** @description The current version, as an ETag */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Request body larger than the limit */
             413: {
                 headers: {
@@ -1787,6 +2188,15 @@ export interface operations {
             };
             /** @description Request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

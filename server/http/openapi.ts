@@ -2,6 +2,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { ErrorBodySchema } from '../errors.ts';
+import { describeRetries, RETRIES_ERROR_HEADERS } from './openapi-retries.ts';
 import { listProcedures } from './procedure-meta.ts';
 
 type OpenApiDocument = ReturnType<typeof generateOpenApiDocument>;
@@ -22,6 +23,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'Signed in without the required permission',
   404: 'Not found',
   409: 'Conflicts with existing data',
+  412: 'Precondition failed',
+  422: 'Unprocessable content',
+  428: 'Precondition required',
   413: 'Request body larger than the limit',
   415: 'Request body is not JSON',
   429: 'Too many requests; see Retry-After',
@@ -55,7 +59,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
   doc.components.schemas ??= {};
   doc.components.schemas.Error = z.toJSONSchema(ErrorBodySchema, { target: 'openapi-3.0' }) as never;
 
-  for (const { meta } of listProcedures(router)) {
+  for (const { meta, type } of listProcedures(router)) {
     if (!meta.openapi) continue;
     const path = meta.openapi.path.replace(/\/$/, '');
     const op = (doc.paths?.[path] as Record<string, Operation> | undefined)?.[meta.openapi.method.toLowerCase()];
@@ -93,8 +97,14 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
       codes.add(413);
       codes.add(415);
     }
+    // Idempotency keys and conditional requests, from the same meta the pipeline reads.
+    const retries = describeRetries(op, meta, type);
+    for (const code of retries.keys()) codes.add(code);
     for (const code of Object.keys(op.responses).map(Number)) if (code >= 400) delete op.responses[String(code)];
-    for (const code of [...codes].sort()) op.responses[String(code)] = errorResponse(ERROR_DESCRIPTIONS[code] ?? `Error ${code}`);
+    for (const code of [...codes].sort()) {
+      op.responses[String(code)] = errorResponse(retries.get(code) ?? ERROR_DESCRIPTIONS[code] ?? `Error ${code}`);
+      if (retries.has(code) && RETRIES_ERROR_HEADERS[code]) op.responses[String(code)]!.headers = RETRIES_ERROR_HEADERS[code];
+    }
   }
   for (const [path, item] of Object.entries(opts.extraPaths ?? {})) {
     doc.paths ??= {};

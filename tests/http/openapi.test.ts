@@ -24,10 +24,10 @@ describe('the OpenAPI document', () => {
     const doc: any = await (await fetch(`${t.url}/openapi.json`)).json();
     const errorRef = { $ref: '#/components/schemas/Error' };
     const create = doc.paths['/products'].post;
-    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '403', '413', '415', '500']);
+    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '403', '409', '413', '415', '422', '500']);
     expect(create.responses['400'].content['application/json'].schema).toEqual(errorRef);
     const del = doc.paths['/products/{id}'].delete;
-    expect(del.responses['204']).toEqual({ description: 'Done; no content' });
+    expect(del.responses['204']).toEqual({ description: 'Done; no content', headers: { 'Idempotent-Replayed': expect.any(Object) } });
     expect(del.responses['404'].content['application/json'].schema).toEqual(errorRef);
     expect(doc.components.schemas.Error.required).toEqual(['code', 'message']);
   });

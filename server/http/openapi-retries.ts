@@ -1,0 +1,92 @@
+import type { Meta } from '../trpc/init.ts';
+
+/** An OpenAPI operation as the document builder edits it. */
+export interface RetriesOperation {
+  parameters?: Record<string, unknown>[];
+  requestBody?: unknown;
+  responses: Record<string, Record<string, unknown>>;
+  [k: string]: unknown;
+}
+
+/** The input field that If-Match stands for on REST; not part of the REST contract. */
+const IF_VERSION_FIELD = 'ifVersion';
+
+const header = (description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ description, schema });
+const ETAG = header('Strong entity tag of the returned version: the `version` in quotes, e.g. "7"', { type: 'string', example: '"7"' });
+
+/**
+ * Retries and concurrent edits in the REST contract, from the same meta the pipeline
+ * reads (server/trpc/idempotency.ts, conditional.ts): the Idempotency-Key, If-Match and
+ * If-None-Match parameters, the ETag and Idempotent-Replayed headers, the 304 response,
+ * on exactly the operations that take them. Returns the error statuses the operation
+ * gains, with what each means here; the caller describes them with the shared Error body.
+ */
+export function describeRetries(op: RetriesOperation, meta: Meta, type: 'query' | 'mutation' | 'subscription'): Map<number, string> {
+  const errors = new Map<number, string>();
+  const parameters = (op.parameters ??= []);
+  const success = Object.entries(op.responses).find(([status]) => status.startsWith('2'))?.[1];
+  const successHeaders = (success?.headers ?? {}) as Record<string, unknown>;
+
+  if (type === 'mutation' && meta.idempotency !== false) {
+    parameters.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description:
+        'Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md.',
+      schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
+    });
+    successHeaders['Idempotent-Replayed'] = header('`true` when this is the stored response of an earlier call with the same Idempotency-Key', { type: 'string', enum: ['true'] });
+    errors.set(400, 'Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key');
+    errors.set(409, 'A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data');
+    errors.set(422, 'This Idempotency-Key was already used for a different request');
+  }
+
+  if (meta.etag) {
+    successHeaders.ETag = ETAG;
+    if (type === 'query') {
+      parameters.push({
+        name: 'If-None-Match',
+        in: 'header',
+        required: false,
+        description: 'An ETag from an earlier response (or a list, or `*`): 304 with no body while it is still current',
+        schema: { type: 'string' },
+      });
+      op.responses['304'] = { description: 'Not modified: the ETag in If-None-Match is still current', headers: { ETag: ETAG } };
+    }
+  }
+
+  if (meta.ifMatch && type === 'mutation') {
+    const required = meta.ifMatch === 'required';
+    parameters.push({
+      name: 'If-Match',
+      in: 'header',
+      required,
+      description: `Change only if the resource is still at this ETag (\`*\`: any current version). ${required ? 'Required (428 without).' : 'Optional: without it the change applies to whatever is current.'}`,
+      schema: { type: 'string', example: '"7"' },
+    });
+    errors.set(400, errors.get(400) ?? 'Invalid input, or a malformed If-Match header');
+    errors.set(412, 'The resource is no longer at the version in If-Match; the message and the ETag header name the current one');
+    if (required) errors.set(428, 'This change requires If-Match');
+    dropField(op, IF_VERSION_FIELD);
+  }
+
+  if (success && Object.keys(successHeaders).length) success.headers = successHeaders;
+  if (parameters.length === 0) delete op.parameters;
+  return errors;
+}
+
+/** Removes an input field from an operation's query parameters and JSON body schema. */
+function dropField(op: RetriesOperation, field: string): void {
+  if (op.parameters) op.parameters = op.parameters.filter((p) => !(p.in === 'query' && p.name === field));
+  const body = op.requestBody as { content?: Record<string, { schema?: unknown }> } | undefined;
+  const schema = body?.content?.['application/json']?.schema as { properties?: Record<string, unknown>; required?: string[] } | undefined;
+  if (schema?.properties) delete schema.properties[field];
+  if (schema?.required) schema.required = schema.required.filter((r) => r !== field);
+}
+
+/** Response headers the retries add to error responses, by status. */
+export const RETRIES_ERROR_HEADERS: Record<number, Record<string, unknown>> = {
+  409: { 'Retry-After': header('Seconds to wait before retrying, when the Idempotency-Key is still in use', { type: 'integer' }) },
+  412: { ETag: header('The current version, as an ETag', { type: 'string' }) },
+};
