@@ -98,3 +98,4 @@ function retryDelay(error: unknown, backoffMs: number): number | undefined {
 
 export type { AppRouter };
 export { TRPCClientError } from '@trpc/client';
+export { paginate, type ListInput, type ListPage } from './paginate.ts';

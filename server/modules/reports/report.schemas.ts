@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 import { Version } from '../../lib/row-version.ts';
 import { REPORT_KINDS, REPORT_STATUSES } from './report.model.ts';
 
@@ -12,7 +12,7 @@ export const GenerateReportInput = z.object({ kind: ReportKindSchema });
 
 export const ReportIdInput = z.object({ id: z.uuid() });
 
-export const ListReportsInput = z.object({ ...pageQueryFields });
+export const ListReportsInput = z.object({ ...listQueryFields });
 
 export const ReportAcceptedSchema = z
   .object({
@@ -39,7 +39,7 @@ export const ReportSchema = z
   })
   .meta({ id: 'Report' });
 
-export const ReportPageSchema = pageSchema(ReportSchema, 'ReportPage', 'reports');
+export const ReportPageSchema = listPageSchema(ReportSchema, 'ReportPage', 'reports');
 
 export type GenerateReportInput = z.output<typeof GenerateReportInput>;
 export type ListReportsInput = z.output<typeof ListReportsInput>;
