@@ -30,6 +30,7 @@ describe('sign-up', () => {
       isActive: true,
       phone: null,
       roles: ['member'],
+      version: expect.any(Number),
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -74,6 +74,7 @@ describe('who sees a report', () => {
       errorMessage: null,
       fileSize: PDF.length,
       fileUrl: `/api/v1/reports/${report.id}/file`,
+      version: report.version,
       createdAt: report.createdAt.toISOString(),
       startedAt: null,
       completedAt: report.completedAt!.toISOString(),
