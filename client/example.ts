@@ -4,7 +4,7 @@
  * made by `npm run user:create -- --email admin@example.com --name Admin --password '…' --role admin`:
  * `API_EMAIL=admin@example.com API_PASSWORD='…' npx tsx client/example.ts`.
  */
-import { createClient, paginate, TRPCClientError } from './index.ts';
+import { createClient, paginate, TRPCClientError, withIdempotency } from './index.ts';
 
 const url = process.env.API_URL ?? 'http://localhost:3000';
 const { token, user } = await createClient({ url }).auth.signIn.mutate({
@@ -18,6 +18,31 @@ const api = createClient({ url, token });
 
 const created = await api.products.create.mutate({ name: 'Espresso cup', price: '7.50' });
 console.log('created', created.id, created.price); // price is the exact string "7.50"
+
+// A retry that cannot duplicate: withIdempotency sends one Idempotency-Key per call and
+// reuses it on every retry. Here the network "loses" the first response after the
+// server has created the product; the retry gets the stored response back.
+let lost = false;
+const flakyFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  if (!lost && new Headers(init?.headers).has('idempotency-key')) {
+    lost = true;
+    throw new TypeError('network error: response lost');
+  }
+  return response;
+};
+const flakyApi = createClient({ url, token, fetch: flakyFetch });
+const saucer = await withIdempotency(flakyApi.products.create)({ name: 'Espresso saucer', price: '3.20' });
+const saucers = await api.products.list.query({ search: 'Espresso saucer', size: 10 });
+console.log('created once despite the lost response:', saucer.id, `(${saucers.items.filter((p) => p.id === saucer.id).length} row)`);
+
+// Concurrent edits: the update applies only to the version we read (412 otherwise).
+const updated = await api.products.update.mutate({ id: created.id, price: '7.90', ifVersion: created.version });
+try {
+  await api.products.update.mutate({ id: created.id, price: '8.50', ifVersion: created.version }); // stale now
+} catch (error) {
+  if (error instanceof TRPCClientError) console.log('expected:', error.data?.code, '- now at version', updated.version);
+}
 
 const page = await api.products.list.query({ search: 'espresso', size: 10 });
 console.log(`${page.total}${page.totalExact ? '' : '+'} matching, page ${page.page} of ${page.pages}`);

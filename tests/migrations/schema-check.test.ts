@@ -65,7 +65,7 @@ describe('db:check', () => {
       name: 'Product',
       file: 'server/modules/products/product.model.ts',
       table: 'products',
-      columns: ['id', 'name', 'price', 'is_active', 'created_at', 'updated_at'],
+      columns: ['id', 'name', 'price', 'is_active', 'version', 'created_at', 'updated_at'],
     });
   });
 
