@@ -55,7 +55,11 @@ async function productList(q: URLSearchParams) {
   const params: unknown[] = [true];
   const where = ['"products"."is_active" = $1'];
   const search = q.get('search');
-  if (search && [...search].length >= 3) {
+  const words = search ? [...new Set(search.split(' ').slice(1, -1).filter((w) => /^[a-z0-9]+$/i.test(w)).map((w) => w.toLowerCase()))] : [];
+  if (search && [...search].length >= 3 && words.length) {
+    params.push(words.map((w) => `'${w}'`).join(' & '), `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`to_tsvector('simple', "products"."name") @@ $${params.length - 1}::tsquery AND ("products"."name" || '') ILIKE $${params.length} ESCAPE '\\'`);
+  } else if (search && [...search].length >= 3) {
     params.push(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     where.push(`"products"."name" ILIKE $${params.length} ESCAPE '\\'`);
   } else if (search) {
