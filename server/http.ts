@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { AppDeps } from './app.ts';
 import { codeForStatus, type ErrorBody } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
+import { methodNotAllowed } from './http/method-not-allowed.ts';
 import { registerRestDoor } from './http/rest.ts';
 import { registerTrpcDoor } from './http/trpc-door.ts';
 import { registerReportFileRoute } from './modules/reports/report.file-route.ts';
@@ -27,8 +28,17 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
   });
+  const methods = methodNotAllowed(fastify);
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
+  // Many HTTP clients send `Content-Type: application/json` on every request, body or
+  // not: an empty body is no body (a procedure that needs one still says which fields).
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -47,6 +57,8 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   // Errors raised before a procedure runs (bad JSON, body too large, unknown media type)
   // get the same body as errors raised inside one.
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    // A body error on a request no route takes (QUERY without Content-Type) is still a 404 or 405.
+    if (request.is404 && (error.statusCode ?? 500) < 500) return methods.notFound(request, reply);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     const body: ErrorBody =
       status >= 500
@@ -55,9 +67,7 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(status).send(body);
   });
-  fastify.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } satisfies ErrorBody),
-  );
+  fastify.setNotFoundHandler((request, reply) => methods.notFound(request, reply));
 
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
@@ -76,8 +86,7 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
   registerReportFileRoute(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
-  const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-  const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRestPaths });
+  const document = buildOpenApiDocument(appRouter, { publicUrl: config.publicUrl, extraPaths: plainRestPaths });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

@@ -24,10 +24,10 @@ export function pageSchema<T extends z.ZodType>(item: T, id: string, noun: strin
   return z
     .object({
       items: z.array(item),
-      total: z.number().int().meta({ description: `Matching ${noun} across all pages` }),
-      page: z.number().int(),
-      size: z.number().int(),
-      pages: z.number().int().meta({ description: 'Number of pages at this size' }),
+      total: z.number().int().min(0).meta({ description: `Matching ${noun} across all pages` }),
+      page: z.number().int().min(1),
+      size: z.number().int().min(1).max(100),
+      pages: z.number().int().min(0).meta({ description: 'Number of pages at this size' }),
     })
     .meta({ id });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorHeaders, HTTP_STATUS, INPUT_VALIDATION_MESSAGE, toErrorBody, toTRPCError, UnauthorizedError, ValidationError } from '../../errors.ts';
+import { errorResponse } from '../../http/openapi.ts';
 import type { Context } from '../../trpc/context.ts';
 import { ReportIdInput } from './report.schemas.ts';
 
@@ -46,8 +47,6 @@ export function registerReportFileRoute(
     }
   });
 }
-
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /**
  * The route's entry in the OpenAPI document: trpc-to-openapi describes procedures
