@@ -15,19 +15,39 @@ const header = (description: string, schema: Record<string, unknown> = { type: '
 const ETAG = header('Strong entity tag of the returned version: the `version` in quotes, e.g. "7"', { type: 'string', example: '"7"' });
 
 /**
- * Retries and concurrent edits in the REST contract, from the same meta the pipeline
- * reads (server/trpc/idempotency.ts, conditional.ts): the Idempotency-Key, If-Match and
- * If-None-Match parameters, the ETag and Idempotent-Replayed headers, the 304 response,
- * on exactly the operations that take them. Returns the error statuses the operation
- * gains, with what each means here; the caller describes them with the shared Error body.
+ * The error statuses retries and concurrent edits add to an operation, from the same
+ * meta the pipeline reads (server/trpc/idempotency.ts, conditional.ts); an entry of
+ * STATUS_RULES in server/http/openapi.ts.
  */
-export function describeRetries(op: RetriesOperation, meta: Meta, type: 'query' | 'mutation' | 'subscription'): Map<number, string> {
-  const errors = new Map<number, string>();
+export function retryStatuses(op: { method: string; meta: Meta }): [status: number, description: string][] {
+  const mutation = op.method !== 'GET';
+  const reasons: [number, string][] = [];
+  if (mutation && op.meta.idempotency !== false) {
+    reasons.push([400, 'An invalid Idempotency-Key (1–255 printable ASCII characters)']);
+    reasons.push([409, 'A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key']);
+    reasons.push([422, 'This Idempotency-Key was already used for a different request']);
+  }
+  if (mutation && op.meta.ifMatch) {
+    reasons.push([400, 'A malformed If-Match header']);
+    reasons.push([412, 'The resource is no longer at the version in If-Match; the message and the ETag header name the current one']);
+    if (op.meta.ifMatch === 'required') reasons.push([428, 'This change requires If-Match']);
+  }
+  return reasons;
+}
+
+/**
+ * Retries and concurrent edits in the REST contract, from the same meta: the
+ * Idempotency-Key, If-Match and If-None-Match parameters, the ETag, Idempotent-Replayed
+ * and Retry-After headers, the 304 response, on exactly the operations that take them.
+ * Runs once the operation's responses (retryStatuses among them) are in place.
+ */
+export function describeRetries(op: RetriesOperation, meta: Meta, method: string): void {
+  const mutation = method !== 'GET';
   const parameters = (op.parameters ??= []);
   const success = Object.entries(op.responses).find(([status]) => status.startsWith('2'))?.[1];
   const successHeaders = (success?.headers ?? {}) as Record<string, unknown>;
 
-  if (type === 'mutation' && meta.idempotency !== false) {
+  if (mutation && meta.idempotency !== false) {
     parameters.push({
       name: 'Idempotency-Key',
       in: 'header',
@@ -37,14 +57,12 @@ export function describeRetries(op: RetriesOperation, meta: Meta, type: 'query' 
       schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
     });
     successHeaders['Idempotent-Replayed'] = header('`true` when this is the stored response of an earlier call with the same Idempotency-Key', { type: 'string', enum: ['true'] });
-    errors.set(400, 'Invalid input (`issues` lists each offending field), or an invalid Idempotency-Key');
-    errors.set(409, 'A request with this Idempotency-Key is still running (retry after Retry-After seconds), or the change conflicts with existing data');
-    errors.set(422, 'This Idempotency-Key was already used for a different request');
+    if (op.responses['409']) op.responses['409'].headers = { 'Retry-After': header('Seconds to wait before retrying, when the Idempotency-Key is still in use', { type: 'integer' }) };
   }
 
   if (meta.etag) {
     successHeaders.ETag = ETAG;
-    if (type === 'query') {
+    if (!mutation) {
       parameters.push({
         name: 'If-None-Match',
         in: 'header',
@@ -56,7 +74,7 @@ export function describeRetries(op: RetriesOperation, meta: Meta, type: 'query' 
     }
   }
 
-  if (meta.ifMatch && type === 'mutation') {
+  if (mutation && meta.ifMatch) {
     const required = meta.ifMatch === 'required';
     parameters.push({
       name: 'If-Match',
@@ -65,15 +83,14 @@ export function describeRetries(op: RetriesOperation, meta: Meta, type: 'query' 
       description: `Change only if the resource is still at this ETag (\`*\`: any current version). ${required ? 'Required (428 without).' : 'Optional: without it the change applies to whatever is current.'}`,
       schema: { type: 'string', example: '"7"' },
     });
-    errors.set(400, errors.get(400) ?? 'Invalid input, or a malformed If-Match header');
-    errors.set(412, 'The resource is no longer at the version in If-Match; the message and the ETag header name the current one');
-    if (required) errors.set(428, 'This change requires If-Match');
+    if (op.responses['412']) op.responses['412'].headers = { ETag: header('The current version, as an ETag', { type: 'string' }) };
     dropField(op, IF_VERSION_FIELD);
   }
 
   if (success && Object.keys(successHeaders).length) success.headers = successHeaders;
   if (parameters.length === 0) delete op.parameters;
-  return errors;
+  // Keep responses in status order (304 among the others).
+  op.responses = Object.fromEntries(Object.entries(op.responses).sort(([a], [b]) => Number(a) - Number(b)));
 }
 
 /** Removes an input field from an operation's query parameters and JSON body schema. */
@@ -84,9 +101,3 @@ function dropField(op: RetriesOperation, field: string): void {
   if (schema?.properties) delete schema.properties[field];
   if (schema?.required) schema.required = schema.required.filter((r) => r !== field);
 }
-
-/** Response headers the retries add to error responses, by status. */
-export const RETRIES_ERROR_HEADERS: Record<number, Record<string, unknown>> = {
-  409: { 'Retry-After': header('Seconds to wait before retrying, when the Idempotency-Key is still in use', { type: 'integer' }) },
-  412: { ETag: header('The current version, as an ETag', { type: 'string' }) },
-};

@@ -1,9 +1,9 @@
 import { TRPCError } from '@trpc/server';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
-import type { Permission } from '../modules/auth/permissions.ts';
+import type { Access, Permission } from './access.ts';
 import { conditional } from './conditional.ts';
 import { idempotency } from './idempotency.ts';
-import { baseProcedure, middleware, type Access } from './init.ts';
+import { baseProcedure, middleware } from './init.ts';
 
 /**
  * Procedure builders, one per kind of access. After the access check every builder
@@ -35,11 +35,7 @@ const signedIn = middleware(({ ctx, next }) => {
 });
 
 /** Anyone may call it. */
-export const publicProcedure = baseProcedure
-  .meta({ access: { kind: 'public' } })
-  .use(declared({ kind: 'public' }))
-  .use(conditional)
-  .use(idempotency);
+export const publicProcedure = baseProcedure.meta({ access: { kind: 'public' } }).use(declared({ kind: 'public' })).use(conditional).use(idempotency);
 
 /** Needs a valid session (401 without); `ctx.actor` is non-null inside. */
 export const authedProcedure = baseProcedure

@@ -10,7 +10,7 @@ afterAll(() => t.close());
 
 const names = (body: { items: { name: string }[] }) => body.items.map((p) => p.name);
 
-describe('GET /api/v1/products (recipe 2)', () => {
+describe('GET /api/v1/products', () => {
   it('defaults to page 1, size 20, newest first, and reports total and pages', async () => {
     const base = Date.parse('2026-01-01T00:00:00Z');
     for (let i = 0; i < 25; i++) await makeProduct(t.app.db, { name: `paged ${String(i).padStart(2, '0')}`, createdAt: new Date(base + i * 1000) });
@@ -80,7 +80,7 @@ describe('GET /api/v1/products (recipe 2)', () => {
 
   it('the typed client takes the same query', async () => {
     await makeProduct(t.app.db, { name: 'typed list item', price: '3.00' });
-    const page = await t.client().products.list.query({ search: 'typed list', minPrice: 2.5, size: 1 });
+    const page = await t.client().products.list.query({ search: 'typed list', minPrice: '2.5', size: 1 });
     expect(page).toMatchObject({ total: 1, page: 1, size: 1, pages: 1 });
     expect(page.items[0]?.price).toBe('3.00');
   });

@@ -3,7 +3,6 @@ import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { TRPCClientError } from '../../client/index.ts';
-import { loadConfig } from '../../server/config.ts';
 import { registerRestDoor } from '../../server/http/rest.ts';
 import { registerTrpcDoor } from '../../server/http/trpc-door.ts';
 import { AfterResponseRunner } from '../../server/jobs/after-response.ts';
@@ -171,7 +170,7 @@ describe("ifMatch: 'required'", () => {
         .mutation(({ input }) => ({ got: input.ifVersion ?? null })),
     });
     const fastify = Fastify();
-    const createContext = createContextFactory({ services: {} as never, config: loadConfig({ NODE_ENV: 'test' }), afterResponse: new AfterResponseRunner(), pipeline: {} as never });
+    const createContext = createContextFactory({ authenticate: async () => ({ actor: null, rejection: null }), isProduction: false, afterResponse: new AfterResponseRunner(), pipeline: {} as never });
     await registerTrpcDoor(fastify, { router: testRouter, prefix: '/trpc', createContext, onError: () => {} });
     registerRestDoor(fastify, { router: testRouter, prefix: '/api', createContext, isProduction: false });
     const url = await fastify.listen({ port: 0, host: '127.0.0.1' });

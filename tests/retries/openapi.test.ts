@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../server/http/openapi.ts';
-import { appRouter } from '../../server/router.ts';
+import { describeApi } from '../../server/app.ts';
 
 type Op = { parameters?: { name: string; in: string; required?: boolean }[]; responses: Record<string, { headers?: Record<string, unknown> }>; requestBody?: any };
-const doc = buildOpenApiDocument(appRouter, { baseUrl: 'http://localhost/api/v1' });
+const api = describeApi();
+const doc = buildOpenApiDocument(api.router, { extraPaths: api.paths });
 const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
   Object.entries(item as Record<string, Op>).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, op })),
 );

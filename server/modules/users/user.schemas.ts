@@ -1,17 +1,22 @@
 import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 import { searchTermSchema } from '../../lib/text-search.ts';
 import { z } from 'zod';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
-import { PERMISSIONS } from '../auth/permissions.ts';
 import { IfVersion, Version } from '../../lib/row-version.ts';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
 
 export const Email = z
   .string()
   .trim()
   .max(254)
   .pipe(z.email())
-  .meta({ description: 'Email address; surrounding spaces are removed and case is ignored when comparing', example: 'ada@example.com' });
-export const UserName = z.string().trim().min(1).max(200).meta({ description: 'Display name, 1–200 characters', example: 'Ada Lovelace' });
+  // The input side of the pipe is what the document shows; say what the pipe then checks.
+  .meta({ format: 'email', pattern: z.regexes.email.source, description: 'Email address; surrounding spaces are removed and case is ignored when comparing', example: 'ada@example.com' });
+export const UserName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .meta({ description: 'Display name, 1–200 characters (surrounding spaces are removed)', example: 'Ada Lovelace', pattern: '\\S' });
 /** The same rule as the users_phone_e164 CHECK in the database. */
 export const Phone = z
   .string()
@@ -23,7 +28,7 @@ export const Password = z
   .min(PASSWORD_MIN_LENGTH)
   .max(PASSWORD_MAX_LENGTH)
   .meta({ description: `Password, ${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters`, example: 'correct horse battery staple' });
-export const RoleName = z.string().trim().min(1).max(50);
+export const RoleName = z.string().trim().min(1).max(50).meta({ pattern: '\\S' });
 
 export const NewUserInput = z.object({ email: Email, name: UserName, password: Password });
 
@@ -35,7 +40,8 @@ export const UpdateMeInput = z
     phone: Phone.nullable().optional().meta({ description: 'A phone number to set, or null to remove it' }),
     ifVersion: IfVersion,
   })
-  .refine((v) => v.name !== undefined || v.phone !== undefined, { message: 'Provide at least one of name, phone' });
+  .refine((v) => v.name !== undefined || v.phone !== undefined, { message: 'Provide at least one of name, phone' })
+  .meta({ minProperties: 1 });
 
 export const ListUsersInput = z.object({
   ...listQueryFields,
@@ -44,7 +50,7 @@ export const ListUsersInput = z.object({
 
 export const SetRolesInput = z.object({
   id: z.uuid(),
-  roles: z.array(RoleName).max(20).meta({ description: "The user's roles after the call (replaces the current set)", example: ['member'] }),
+  roles: z.array(RoleName).max(20).meta({ description: "The user's roles after the call (replaces the current set). Each must be an existing role (400 otherwise).", example: ['member'] }),
 });
 
 export const UserSchema = z
@@ -61,9 +67,11 @@ export const UserSchema = z
   })
   .meta({ id: 'User' });
 
-export const CurrentUserSchema = UserSchema.extend({
-  permissions: z.array(z.enum(PERMISSIONS)).meta({ description: 'Everything this user may do, through all roles, sorted' }),
-}).meta({ id: 'CurrentUser' });
+/** The signed-in user's view of itself; `permissions` enumerates the app's permission catalog. */
+export const currentUserSchema = (permissions: readonly string[]) =>
+  UserSchema.extend({
+    permissions: z.array(z.enum(permissions as [string, ...string[]])).meta({ description: 'Everything this user may do, through all roles, sorted' }),
+  }).meta({ id: 'CurrentUser' });
 
 export const UserPageSchema = listPageSchema(UserSchema, 'UserPage', 'users');
 
@@ -72,5 +80,5 @@ export type ListUsersInput = z.output<typeof ListUsersInput>;
 export type SetRolesInput = z.output<typeof SetRolesInput>;
 export type UpdateMeInput = z.output<typeof UpdateMeInput>;
 export type UserDto = z.output<typeof UserSchema>;
-export type CurrentUserDto = z.output<typeof CurrentUserSchema>;
+export type CurrentUserDto = z.output<ReturnType<typeof currentUserSchema>>;
 export type UserPage = z.output<typeof UserPageSchema>;

@@ -2,23 +2,39 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { AnyTRPCRouter } from '@trpc/server';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { AppDeps } from './app.ts';
-import { codeForStatus, type ErrorBody } from './errors.ts';
-import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
-import { registerRestDoor } from './http/rest.ts';
-import { registerTrpcDoor } from './http/trpc-door.ts';
-import { registerReportFileRoute } from './modules/reports/report.file-route.ts';
-import { appRouter, plainRestPaths } from './router.ts';
-import { createContextFactory } from './trpc/context.ts';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { codeForStatus, type ErrorBody } from '../errors.ts';
+import type { CreateContext } from '../trpc/context.ts';
+import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
+import { plainRoutePaths, type PlainRoute } from './plain-route.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
+import { registerRestDoor } from './rest.ts';
+import { registerTrpcDoor } from './trpc-door.ts';
+
+/** What the HTTP server is built from; the composition root provides it. */
+export interface HttpServerDeps {
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port'>;
+  logger: Logger;
+  /** Asked by /readyz. */
+  db: Knex;
+  /** Every procedure, served on both doors. */
+  router: AnyTRPCRouter;
+  /** REST routes that are not procedures. */
+  routes: readonly PlainRoute[];
+  createContext: CreateContext;
+}
 
 /**
  * Fastify hosts both doors onto the same procedures:
  * `/trpc` (tRPC, superjson) and `/api/v1` (REST through trpc-to-openapi),
  * plus `/openapi.json`, `/docs`, `/healthz` and `/readyz`.
  */
-export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, logger, db } = deps;
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const { config, logger, db, router, createContext } = deps;
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
@@ -26,9 +42,23 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
+    // While draining, a request that still arrives on an open keep-alive connection is
+    // served (with `Connection: close`), not answered 503: a client or proxy must never
+    // see a 5xx from a server that is merely stopping. Load balancers learn it is going
+    // from /readyz, which answers 503 from the first moment of the shutdown.
+    return503OnClosing: false,
   });
+  const methods = methodNotAllowed(fastify);
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
+  // Many HTTP clients send `Content-Type: application/json` on every request, body or
+  // not: an empty body is no body (a procedure that needs one still says which fields).
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -47,6 +77,8 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   // Errors raised before a procedure runs (bad JSON, body too large, unknown media type)
   // get the same body as errors raised inside one.
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    // A body error on a request no route takes (QUERY without Content-Type) is still a 404 or 405.
+    if (request.is404 && (error.statusCode ?? 500) < 500) return methods.notFound(request, reply);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     const body: ErrorBody =
       status >= 500
@@ -55,17 +87,13 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(status).send(body);
   });
-  fastify.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } satisfies ErrorBody),
-  );
+  fastify.setNotFoundHandler((request, reply) => methods.notFound(request, reply));
 
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
 
-  const createContext = createContextFactory(deps);
-
   await registerTrpcDoor(fastify, {
-    router: appRouter,
+    router,
     prefix: '/trpc',
     createContext,
     onError({ error, req }) {
@@ -73,17 +101,17 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
-  registerReportFileRoute(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  registerRestDoor(fastify, { router, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  for (const route of deps.routes) route.register(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
-  const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-  const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRestPaths });
+  const document = buildOpenApiDocument(router, { publicUrl: config.publicUrl, extraPaths: plainRoutePaths(deps.routes) });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    if (closing) return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Shutting down' } satisfies ErrorBody);
     try {
       await db.raw('SELECT 1').timeout(2000, { cancel: true });
       return { status: 'ready' };
