@@ -1007,7 +1007,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1018,7 +1018,7 @@ export interface operations {
             304: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1128,7 +1128,7 @@ export interface operations {
             412: {
                 headers: {
                     /** @description The current version, as an ETag */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1210,7 +1210,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
@@ -1270,7 +1270,7 @@ export interface operations {
             412: {
                 headers: {
                     /** @description The current version, as an ETag */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1493,7 +1493,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1504,7 +1504,7 @@ export interface operations {
             304: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1695,7 +1695,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1706,7 +1706,7 @@ export interface operations {
             304: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2006,7 +2006,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2017,7 +2017,7 @@ export interface operations {
             304: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2072,7 +2072,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description Strong entity tag of the returned version: the `version` in quotes, e.g. "7" */
-                    ETag?: string;
+                    ETag: string;
                     /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
@@ -2123,7 +2123,7 @@ export interface operations {
             412: {
                 headers: {
                     /** @description The current version, as an ETag */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -11,7 +11,7 @@ export interface RetriesOperation {
 /** The input field that If-Match stands for on REST; not part of the REST contract. */
 const IF_VERSION_FIELD = 'ifVersion';
 
-const header = (description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ description, schema });
+const header = (description: string, schema: Record<string, unknown> = { type: 'string' }, required = true) => ({ description, required, schema });
 const ETAG = header('Strong entity tag of the returned version: the `version` in quotes, e.g. "7"', { type: 'string', example: '"7"' });
 
 /**
@@ -56,8 +56,8 @@ export function describeRetries(op: RetriesOperation, meta: Meta, method: string
         'Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md.',
       schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
     });
-    successHeaders['Idempotent-Replayed'] = header('`true` when this is the stored response of an earlier call with the same Idempotency-Key', { type: 'string', enum: ['true'] });
-    if (op.responses['409']) op.responses['409'].headers = { 'Retry-After': header('Seconds to wait before retrying, when the Idempotency-Key is still in use', { type: 'integer' }) };
+    successHeaders['Idempotent-Replayed'] = header('`true` when this is the stored response of an earlier call with the same Idempotency-Key', { type: 'string', enum: ['true'] }, false);
+    if (op.responses['409']) op.responses['409'].headers = { 'Retry-After': header('Seconds to wait before retrying, when the Idempotency-Key is still in use', { type: 'integer' }, false) };
   }
 
   if (meta.etag) {
@@ -81,7 +81,8 @@ export function describeRetries(op: RetriesOperation, meta: Meta, method: string
       in: 'header',
       required,
       description: `Change only if the resource is still at this ETag (\`*\`: any current version). ${required ? 'Required (428 without).' : 'Optional: without it the change applies to whatever is current.'}`,
-      schema: { type: 'string', example: '"7"' },
+      // RFC 9110: `*`, or a comma-separated list of entity tags.
+      schema: { type: 'string', pattern: '^\\s*(\\*|(W/)?"[\\x21\\x23-\\x7E]*"(\\s*,\\s*(W/)?"[\\x21\\x23-\\x7E]*")*)\\s*$', example: '"7"' },
     });
     if (op.responses['412']) op.responses['412'].headers = { ETag: header('The current version, as an ETag', { type: 'string' }) };
     dropField(op, IF_VERSION_FIELD);

@@ -14,7 +14,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 type Schema = Record<string, any>;
 interface Parameter {
-  in: 'path' | 'query';
+  in: 'path' | 'query' | 'header';
   name: string;
   required?: boolean;
   schema: Schema;
@@ -77,15 +77,20 @@ function url(op: Op, path: Record<string, unknown>, query: Record<string, unknow
   return search ? `${p}?${search}` : p;
 }
 
-/** A valid request for `op`: every path parameter, some query parameters, a body. */
+/**
+ * A valid request for `op`: every path parameter, some query parameters, a body. Header
+ * parameters (Idempotency-Key, If-Match, If-None-Match) are protocol, not input: left
+ * out here, spoiled on their own below, and tested for what they do in tests/retries.
+ */
 function validRequest(op: Op, seed: number) {
   const path: Record<string, unknown> = {};
   const query: Record<string, unknown> = {};
+  const headers: Record<string, string> = {};
   op.parameters.forEach((p, i) => {
     if (p.in === 'path') path[p.name] = generate(p.schema, seed + i);
-    else if ((seed + i) % 2 === 0) query[p.name] = generate(p.schema, seed + i);
+    else if (p.in === 'query' && (seed + i) % 2 === 0) query[p.name] = generate(p.schema, seed + i);
   });
-  return { path, query, body: op.body ? generate(op.body, seed) : undefined };
+  return { path, query, headers, body: op.body ? generate(op.body, seed) : undefined };
 }
 
 /** A token that may be spent: sign-out ends the session it is called with. */
@@ -93,9 +98,9 @@ async function tokenFor(op: Op): Promise<string> {
   return op.operationId === 'auth-signOut' ? (await signedInUser(t)).token : adminToken;
 }
 
-async function send(op: Op, req: { path: Record<string, unknown>; query: Record<string, unknown>; body: unknown }) {
+async function send(op: Op, req: { path: Record<string, unknown>; query: Record<string, unknown>; headers: Record<string, string>; body: unknown }) {
   return t.rest(op.method, url(op, req.path, req.query), {
-    headers: bearer(await tokenFor(op)),
+    headers: { ...req.headers, ...bearer(await tokenFor(op)) },
     ...(req.body !== undefined ? { body: req.body } : {}),
   });
 }
@@ -130,28 +135,29 @@ describe.each(operations.map((op) => [`${op.method} ${op.path}`, op] as const))(
     if (schema.pattern !== undefined && !new RegExp(schema.pattern).test('{}')) badBodies.push([`${name} off its pattern`, name, (b) => (b[name] = '{}')]);
     if (schema.maxItems !== undefined) badBodies.push([`${name} too many items`, name, (b) => (b[name] = Array.from({ length: schema.maxItems + 1 }, (_, i) => `r${i}`))]);
   }
-  const badParams: [string, string, (path: Record<string, unknown>, query: Record<string, unknown>) => void][] = [];
+  const badParams: [string, string, (path: Record<string, unknown>, query: Record<string, unknown>, headers: Record<string, unknown>) => void][] = [];
   for (const p of op.parameters) {
-    const target = (path: Record<string, unknown>, query: Record<string, unknown>) => (p.in === 'path' ? path : query);
-    if (p.schema.format === 'uuid') badParams.push([`${p.name} not a uuid`, p.name, (a, b) => (target(a, b)[p.name] = 'not-a-uuid')]);
+    const target = (path: Record<string, unknown>, query: Record<string, unknown>, headers: Record<string, unknown>) => (p.in === 'path' ? path : p.in === 'header' ? headers : query);
+    if (p.schema.format === 'uuid') badParams.push([`${p.name} not a uuid`, p.name, (a, b, c) => (target(a, b, c)[p.name] = 'not-a-uuid')]);
     if (p.schema.type === 'integer') {
-      badParams.push([`${p.name} not an integer`, p.name, (a, b) => (target(a, b)[p.name] = 'abc')]);
-      if (p.schema.minimum !== undefined) badParams.push([`${p.name} below its minimum`, p.name, (a, b) => (target(a, b)[p.name] = p.schema.minimum - 1)]);
-      if (p.schema.maximum !== undefined) badParams.push([`${p.name} above its maximum`, p.name, (a, b) => (target(a, b)[p.name] = p.schema.maximum + 1)]);
+      badParams.push([`${p.name} not an integer`, p.name, (a, b, c) => (target(a, b, c)[p.name] = 'abc')]);
+      if (p.schema.minimum !== undefined) badParams.push([`${p.name} below its minimum`, p.name, (a, b, c) => (target(a, b, c)[p.name] = p.schema.minimum - 1)]);
+      if (p.schema.maximum !== undefined) badParams.push([`${p.name} above its maximum`, p.name, (a, b, c) => (target(a, b, c)[p.name] = p.schema.maximum + 1)]);
     }
-    if (p.schema.maxLength !== undefined) badParams.push([`${p.name} too long`, p.name, (a, b) => (target(a, b)[p.name] = 'x'.repeat(p.schema.maxLength + 1))]);
-    if (p.schema.pattern !== undefined && p.schema.format !== 'uuid') badParams.push([`${p.name} off its pattern`, p.name, (a, b) => (target(a, b)[p.name] = '-1e3')]);
+    if (p.schema.maxLength !== undefined) badParams.push([`${p.name} too long`, p.name, (a, b, c) => (target(a, b, c)[p.name] = 'x'.repeat(p.schema.maxLength + 1))]);
+    const offPattern = p.schema.pattern === undefined ? undefined : ['-1e3', 'has space'].find((v) => !new RegExp(p.schema.pattern).test(v));
+    if (offPattern !== undefined && p.schema.format !== 'uuid') badParams.push([`${p.name} off its pattern`, p.name, (a, b, c) => (target(a, b, c)[p.name] = offPattern)]);
   }
 
   if (badBodies.length || badParams.length) {
     it.each([...badBodies.map(([label, field, spoil]) => ({ label, field, spoilBody: spoil })), ...badParams.map(([label, field, spoil]) => ({ label, field, spoilParams: spoil }))])(
       'answers 400 naming the field: $label',
-      async ({ field, spoilBody, spoilParams }: { field: string; spoilBody?: (b: Record<string, unknown>) => void; spoilParams?: (a: Record<string, unknown>, b: Record<string, unknown>) => void }) => {
+      async ({ field, spoilBody, spoilParams }: { field: string; spoilBody?: (b: Record<string, unknown>) => void; spoilParams?: (a: Record<string, unknown>, b: Record<string, unknown>, c: Record<string, unknown>) => void }) => {
         const req = validRequest(op, 3);
         // A complete body (every optional field too), so the spoiled field is the only fault.
         if (op.body) req.body = createGeneratorSync({ seed: 3, alwaysFakeOptionals: true, maxItems: 3 }).generate(resolve(op.body) as never);
         if (spoilBody) spoilBody(req.body as Record<string, unknown>);
-        if (spoilParams) spoilParams(req.path, req.query);
+        if (spoilParams) spoilParams(req.path, req.query, req.headers);
         const res = await send(op, req);
         expect(res.status, JSON.stringify({ req, body: res.body })).toBe(400);
         expect(res.body.issues.map((i: { path: unknown[] }) => i.path[0])).toContain(field);

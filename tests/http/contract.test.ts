@@ -62,7 +62,7 @@ describe('the document lists every status the server answers', () => {
 
   it('per-operation additions extend the derived statuses', () => {
     expect(statuses('/auth/sign-in', 'post')).toEqual(['200', '400', '401', '413', '415', '429', '500']);
-    expect(statuses('/users/{id}/deactivate', 'post')).toEqual(['200', '400', '401', '403', '404', '409', '413', '415', '500']);
+    expect(statuses('/users/{id}/deactivate', 'post')).toEqual(['200', '400', '401', '403', '404', '409', '413', '415', '422', '500']);
   });
 
   it('every operation documents 500 and the same error schema for every error', () => {
