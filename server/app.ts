@@ -50,7 +50,7 @@ function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs
   const roles = new RoleService({ db });
   const sessions = new SessionService({ db });
   const users = new UserService({ db, roles, sessions, events });
-  const signInLimiter = new FixedWindowLimiter({ limit: config.signInLimitPerMinute, windowMs: 60_000 });
+  const signInLimiter = new FixedWindowLimiter({ limit: config.limits.signInPerMinute, windowMs: 60_000 });
   const products = new ProductService({ db, events });
   const reports = new ReportService({
     db,

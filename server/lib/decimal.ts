@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.ts';
 
 /**
  * Exact decimals for money. Values travel as strings ("19.90"); PostgreSQL NUMERIC
@@ -43,7 +44,7 @@ export function compareDecimals(a: string, b: string): -1 | 0 | 1 {
 /** A zod input schema for a decimal given as a string or a JSON number; outputs the normalized string. */
 export function decimalInput(rules: DecimalRules, meta: { description: string; example: string }) {
   return z
-    .union([z.string(), z.number()])
+    .union([text(), z.number()])
     .transform((value, ctx) => {
       const result = parseDecimal(value, rules);
       if (result.ok) return result.value;

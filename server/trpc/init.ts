@@ -1,7 +1,7 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { AppError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
+import { AppError, fromDatabaseError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
 import type { Permission } from '../modules/auth/permissions.ts';
 import type { Context } from './context.ts';
 
@@ -49,6 +49,8 @@ const t = initTRPC
 const appErrorsAsTRPCErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
+  const badText = result.ok ? undefined : fromDatabaseError(result.error.cause);
+  if (badText) throw toTRPCError(badText);
   return result;
 });
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { text } from '../../lib/text.ts';
 import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
 import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
 
-const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
+const Name = text().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
 const Price = decimalInput(PRICE_RULES, {
   description: 'Price: a decimal string or JSON number, at most two decimal places, greater than 0, at most 99999999.99',
   example: '19.90',
@@ -27,7 +28,7 @@ export const UpdateProductInput = z
 export const ListProductsInput = z
   .object({
     ...pageQueryFields,
-    search: z.string().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name' }),
+    search: text().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name' }),
     minPrice: PriceBound.optional(),
     maxPrice: PriceBound.optional(),
   })
