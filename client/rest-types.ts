@@ -66,7 +66,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account (role: member) */
+        /**
+         * Create an account (role: member)
+         * @description Limited per client IP (429 with Retry-After).
+         */
         post: operations["auth-signUp"];
         delete?: never;
         options?: never;
@@ -130,7 +133,10 @@ export interface paths {
         /** Your reports, newest first */
         get: operations["reports-list"];
         put?: never;
-        /** Queue a report; it is generated in the background and emailed when ready */
+        /**
+         * Queue a report; it is generated in the background and emailed when ready
+         * @description Limited per user per hour, and to MAX_PENDING_REPORTS unfinished reports at once (429 with Retry-After).
+         */
         post: operations["reports-generate"];
         delete?: never;
         options?: never;
@@ -716,7 +722,7 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
-                    /** @description `session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` unless on localhost) */
+                    /** @description `session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` in production or when PUBLIC_URL is https) */
                     "Set-Cookie": string;
                     [name: string]: unknown;
                 };
@@ -883,6 +889,15 @@ export interface operations {
             };
             /** @description Request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1310,15 +1325,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Signed in without the required permission */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Request body larger than the limit */
             413: {
                 headers: {
@@ -1337,8 +1343,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Unexpected server fault */
-            500: {
+            /** @description Too many requests; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

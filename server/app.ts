@@ -11,10 +11,10 @@ import { JobQueue } from './jobs/queue.ts';
 import { WorkerRecovery } from './jobs/recovery.ts';
 import { tasks } from './jobs/tasks.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
-import { FixedWindowLimiter } from './lib/rate-limiter.ts';
+import { RateLimiter } from './lib/rate-limiter.ts';
 import { AnalyticsService } from './modules/analytics/analytics.service.ts';
 import { subscribeAnalytics } from './modules/analytics/analytics.subscribers.ts';
-import { AuthService } from './modules/auth/auth.service.ts';
+import { AuthService, authLimits } from './modules/auth/auth.service.ts';
 import { RoleService } from './modules/auth/role.service.ts';
 import { SessionService } from './modules/auth/session.service.ts';
 import { createMailer, type Mailer } from './modules/notifications/mailer.ts';
@@ -50,7 +50,8 @@ function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs
   const roles = new RoleService({ db });
   const sessions = new SessionService({ db });
   const users = new UserService({ db, roles, sessions, events });
-  const signInLimiter = new FixedWindowLimiter({ limit: config.limits.signInPerMinute, windowMs: 60_000 });
+  // One limiter on the shared database: every process counts against the same windows.
+  const limiter = new RateLimiter({ db, enabled: config.limits.enabled });
   const products = new ProductService({ db, events });
   const reports = new ReportService({
     db,
@@ -62,13 +63,18 @@ function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs
       await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
     },
     apiBaseUrl: `${config.publicUrl ?? `http://localhost:${config.port}`}/api/v1`,
+    limiter,
+    limits: {
+      perUser: { name: 'reports:user', limit: config.limits.reportsPerHour, windowMs: 3_600_000, message: 'Too many report requests, try again later' },
+      maxPending: config.limits.maxPendingReports,
+    },
   });
   return {
     products,
     users,
     roles,
     sessions,
-    auth: new AuthService({ users, roles, sessions, signInLimiter }),
+    auth: new AuthService({ users, roles, sessions, limiter, limits: authLimits(config.limits) }),
     analytics: new AnalyticsService({ db }),
     reports,
   };
@@ -131,6 +137,7 @@ export interface App extends AppDeps {
 /** The composition root: one place that wires config → database → services → events → HTTP and worker. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string; overrides?: AppOverrides }): Promise<App> {
   const { config, logger } = opts;
+  if (!config.limits.enabled) logger.warn('RATE_LIMITS=off: sign-in, sign-up, password-reset and report limits are all switched off. For benchmarks and load tests only, never in production.');
   const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
   const core = createCore({ config, db, logger, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
   const deps: AppDeps = { config, logger, db, ...core, afterResponse: new AfterResponseRunner() };

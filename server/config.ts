@@ -98,10 +98,11 @@ const EnvSchema = z.object({
     .enum(['on', 'off'])
     .default('on')
     .describe('`off` switches every rate limit off (benchmarks, load tests); the server warns at start-up. Never in production.'),
-  SIGN_IN_LIMIT_PER_MINUTE: limit(10, 'Sign-in attempts per minute from one client IP, and against one account from one IP'),
+  SIGN_IN_LIMIT_PER_MINUTE: limit(10, 'Sign-in attempts per minute against one account from one client IP'),
+  SIGN_IN_IP_LIMIT_PER_MINUTE: limit(30, 'Sign-in attempts per minute from one client IP, whatever the accounts'),
   SIGN_IN_ACCOUNT_LIMIT_PER_MINUTE: limit(
-    30,
-    'Sign-in attempts per minute against one account from all IPs together: higher than the per-IP limit, so a stranger elsewhere cannot lock the owner out quickly',
+    100,
+    'Sign-in attempts per minute against one account from all IPs together (slows guessing spread over many IPs); well above the per-IP limits, so one stranger cannot lock the owner out',
   ),
   SIGN_UP_LIMIT_PER_HOUR: limit(5, 'Sign-ups per hour from one client IP'),
   PASSWORD_RESET_LIMIT_PER_HOUR: limit(5, 'Password-reset and verification mails per hour, per client IP and per account'),
@@ -144,6 +145,7 @@ export interface Config {
   limits: {
     enabled: boolean;
     signInPerMinute: number;
+    signInIpPerMinute: number;
     signInAccountPerMinute: number;
     signUpPerHour: number;
     passwordResetPerHour: number;
@@ -189,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       enabled: e.RATE_LIMITS === 'on',
       signInPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+      signInIpPerMinute: e.SIGN_IN_IP_LIMIT_PER_MINUTE,
       signInAccountPerMinute: e.SIGN_IN_ACCOUNT_LIMIT_PER_MINUTE,
       signUpPerHour: e.SIGN_UP_LIMIT_PER_HOUR,
       passwordResetPerHour: e.PASSWORD_RESET_LIMIT_PER_HOUR,

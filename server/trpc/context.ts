@@ -6,7 +6,7 @@ import type { AppError } from '../errors.ts';
 import type { Actor } from '../modules/auth/actor.ts';
 import { authenticateRequest } from '../modules/auth/request-auth.ts';
 import type { AfterResponseTask } from '../jobs/after-response.ts';
-import { sessionCookieFor, type SessionCookie } from '../modules/auth/session-cookie.ts';
+import { cookieIsSecure, sessionCookieFor, type SessionCookie } from '../modules/auth/session-cookie.ts';
 
 /**
  * What every procedure receives. Built once per request by either door
@@ -34,8 +34,9 @@ export interface Context {
 }
 
 export function createContextFactory(deps: Pick<AppDeps, 'services' | 'config' | 'afterResponse'>) {
+  const secure = cookieIsSecure(deps.config);
   return async ({ req, res }: { req: FastifyRequest; res: FastifyReply }): Promise<Context> => {
-    const sessionCookie = sessionCookieFor(req, res);
+    const sessionCookie = sessionCookieFor(res, { secure });
     const { actor, rejection } = await authenticateRequest(req, { auth: deps.services.auth, cookie: sessionCookie, publicUrl: deps.config.publicUrl });
     const log = (actor ? req.log.child({ userId: actor.userId }) : req.log) as unknown as Logger;
     return {

@@ -7,16 +7,19 @@ import { SignInInput, SignInResultSchema, SignUpInput } from './auth.schemas.ts'
 const tags = ['auth'];
 
 const SetCookieHeader = z.object({
-  'Set-Cookie': z.string().meta({ description: '`session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` unless on localhost)' }),
+  'Set-Cookie': z.string().meta({ description: '`session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` in production or when PUBLIC_URL is https)' }),
 });
 
 /** tRPC `auth.*` ⇄ REST `/api/v1/auth/*`. */
 export const authRouter = router({
   signUp: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', errorResponses: [400, 409] }, successStatus: 201 })
+    .meta({
+      openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', description: 'Limited per client IP (429 with Retry-After).', errorResponses: [400, 409, 429] },
+      successStatus: 201,
+    })
     .input(SignUpInput)
     .output(UserSchema)
-    .mutation(({ ctx, input }) => ctx.services.users.create(input)),
+    .mutation(({ ctx, input }) => ctx.services.auth.signUp(input, { ip: ctx.req.ip })),
 
   signIn: publicProcedure
     .meta({

@@ -12,7 +12,7 @@ const tags = ['reports'];
 export const reportRouter = router({
   generate: authedProcedure
     .meta({
-      openapi: { method: 'POST', path: '/reports', tags, summary: 'Queue a report; it is generated in the background and emailed when ready' },
+      openapi: { method: 'POST', path: '/reports', tags, summary: 'Queue a report; it is generated in the background and emailed when ready', description: 'Limited per user per hour, and to MAX_PENDING_REPORTS unfinished reports at once (429 with Retry-After).', errorResponses: [400, 429] },
       successStatus: 202,
     })
     .input(GenerateReportInput)
