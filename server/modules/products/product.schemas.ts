@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { text } from '../../lib/text.ts';
-import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
+import { searchTermSchema } from '../../lib/text-search.ts';
 import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
 
 const Name = text().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
@@ -27,8 +28,8 @@ export const UpdateProductInput = z
 
 export const ListProductsInput = z
   .object({
-    ...pageQueryFields,
-    search: text().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name' }),
+    ...listQueryFields,
+    search: searchTermSchema('the name'),
     minPrice: PriceBound.optional(),
     maxPrice: PriceBound.optional(),
   })
@@ -48,7 +49,7 @@ export const ProductSchema = z
   })
   .meta({ id: 'Product' });
 
-export const ProductPageSchema = pageSchema(ProductSchema, 'ProductPage', 'products');
+export const ProductPageSchema = listPageSchema(ProductSchema, 'ProductPage', 'products');
 
 export type CreateProductInput = z.output<typeof CreateProductInput>;
 export type UpdateProductInput = z.output<typeof UpdateProductInput>;
