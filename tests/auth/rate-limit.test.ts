@@ -76,11 +76,11 @@ describe('sign-in limits: per (IP, account) 10, per IP 30, per account 100 a min
 });
 
 describe('limits hold across processes', () => {
-  it('a second server process on the same database counts against the same windows', { timeout: 90_000 }, async () => {
+  it('a second server process on the same database counts against the same windows', { timeout: 180_000 }, async () => {
     t = await startTestApp({ SIGN_IN_LIMIT_PER_MINUTE: '4' });
     const other = startRoleProcess('serve', { DATABASE_URL: t.databaseUrl, DATA_DIR: t.dataDir, SIGN_IN_LIMIT_PER_MINUTE: '4' });
     procs.push(other);
-    const listening = await waitFor(() => loggedLine(other, 'listening: API'), 'the serve process to listen', 60_000);
+    const listening = await waitFor(() => loggedLine(other, 'listening: API'), 'the serve process to listen', 150_000);
     const otherBase = String(listening.api).replace(/\/api\/v1$/, '');
     const statuses = [];
     for (let i = 0; i < 6; i++) statuses.push((await signInAt(i % 2 ? otherBase : t.url, 'shared@example.com')).status);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { listProcedures } from '../../server/http/procedure-meta.ts';
-import { appRouter } from '../../server/router.ts';
+import { describeApi } from '../../server/app.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -56,6 +56,7 @@ function inputWith(path: Path, value: string): unknown {
   return { [head!]: inputWith(rest, value) };
 }
 
+const appRouter = describeApi().router;
 const procedures = listProcedures(appRouter).map((p) => ({
   ...p,
   fields: stringPaths((appRouter._def.procedures as unknown as Record<string, { _def: { inputs: z.core.$ZodType[] } }>)[p.path]!._def.inputs[0]),

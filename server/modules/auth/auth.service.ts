@@ -2,7 +2,7 @@ import { UnauthorizedError } from '../../errors.ts';
 import type { RateLimit, RateLimiter } from '../../lib/rate-limiter.ts';
 import type { NewUserInput, UserDto } from '../users/user.schemas.ts';
 import type { UserService } from '../users/user.service.ts';
-import type { Actor } from './actor.ts';
+import type { Actor } from '../../trpc/access.ts';
 import type { SignInInput, SignInResult } from './auth.schemas.ts';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.ts';
 import type { RoleService } from './role.service.ts';
@@ -43,8 +43,14 @@ export class AuthService {
       sessions: SessionService;
       limiter: RateLimiter;
       limits: AuthLimits;
+      /** Whether session cookies are `Secure` (see cookieIsSecure). */
+      secureCookies: boolean;
     },
   ) {}
+
+  get secureCookies(): boolean {
+    return this.deps.secureCookies;
+  }
 
   /**
    * Checks the password and starts a session. An unknown email, a wrong password

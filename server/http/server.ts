@@ -2,25 +2,40 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { AnyTRPCRouter } from '@trpc/server';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import type { AppDeps } from './app.ts';
-import { codeForStatus, type ErrorBody } from './errors.ts';
-import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
-import { registerRestDoor } from './http/rest.ts';
-import { registerTrpcDoor } from './http/trpc-door.ts';
-import { registerReportFileRoute } from './modules/reports/report.file-route.ts';
-import { appRouter, plainRestPaths } from './router.ts';
-import { createContextFactory } from './trpc/context.ts';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { codeForStatus, type ErrorBody } from '../errors.ts';
+import type { CreateContext } from '../trpc/context.ts';
+import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
+import { plainRoutePaths, type PlainRoute } from './plain-route.ts';
+import { registerRestDoor } from './rest.ts';
+import { registerTrpcDoor } from './trpc-door.ts';
+
+/** What the HTTP server is built from; the composition root provides it. */
+export interface HttpServerDeps {
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'trpcMaxBatch' | 'docsEnabled'>;
+  logger: Logger;
+  /** Asked by /readyz. */
+  db: Knex;
+  /** Every procedure, served on both doors. */
+  router: AnyTRPCRouter;
+  /** REST routes that are not procedures. */
+  routes: readonly PlainRoute[];
+  createContext: CreateContext;
+}
 
 /**
  * Fastify hosts both doors onto the same procedures:
  * `/trpc` (tRPC, superjson) and `/api/v1` (REST through trpc-to-openapi),
  * plus `/openapi.json`, `/docs`, `/healthz` and `/readyz`.
  */
-export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, logger, db } = deps;
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const { config, logger, db, router, createContext } = deps;
   // A full tRPC batch is one path parameter (`/trpc/a.b,c.d,…`): let it be that long, no longer.
-  const longestProcedure = Math.max(...Object.keys(appRouter._def.procedures).map((p) => p.length));
+  const longestProcedure = Math.max(...Object.keys(router._def.procedures).map((p) => p.length));
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
@@ -37,6 +52,11 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A URL parameter is longer than the limit' : 'Malformed URL';
       void (reply as FastifyReply).code(status).send({ code: codeForStatus(status), message } satisfies ErrorBody);
     },
+    // While draining, a request that still arrives on an open keep-alive connection is
+    // served (with `Connection: close`), not answered 503: a client or proxy must never
+    // see a 5xx from a server that is merely stopping. Load balancers learn it is going
+    // from /readyz, which answers 503 from the first moment of the shutdown.
+    return503OnClosing: false,
   });
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
@@ -75,10 +95,8 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
 
-  const createContext = createContextFactory(deps);
-
   await registerTrpcDoor(fastify, {
-    router: appRouter,
+    router,
     prefix: '/trpc',
     createContext,
     maxBatchSize: config.trpcMaxBatch,
@@ -87,17 +105,18 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
-  registerReportFileRoute(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  registerRestDoor(fastify, { router, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  for (const route of deps.routes) route.register(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
   const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-  const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRestPaths });
+  const document = buildOpenApiDocument(router, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRoutePaths(deps.routes) });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   if (config.docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    if (closing) return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Shutting down' } satisfies ErrorBody);
     try {
       await db.raw('SELECT 1').timeout(2000, { cancel: true });
       return { status: 'ready' };
