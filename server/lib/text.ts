@@ -26,9 +26,9 @@ export const CONTROL_CHARACTER_CODE = 'control_character';
  * every string field of every procedure's input, on both doors, so a field built from
  * bare `z.string()` fails there.
  */
-export function text(opts: { multiline?: boolean } = {}) {
+export function text(opts: { multiline?: boolean; error?: Parameters<typeof z.string>[0] } = {}) {
   const pattern = opts.multiline ? CONTROL_BUT_NEWLINES : CONTROL;
-  return z.string().check((ctx) => {
+  return z.string(opts.error).check((ctx) => {
     if (pattern.test(ctx.value)) ctx.issues.push({ code: 'custom', message: CONTROL_CHARACTER_MESSAGE, input: ctx.value, params: { reason: CONTROL_CHARACTER_CODE } });
   });
 }

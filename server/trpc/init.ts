@@ -12,6 +12,11 @@ export type Meta = OpenApiMeta & {
   access?: Access;
   /** REST status on success when not 200 (201 created, 202 accepted, 204 no content). */
   successStatus?: 201 | 202 | 204;
+  /**
+   * What this procedure's rate limit counts, e.g. "sign-ups per client IP". The OpenAPI
+   * document derives its 429 (with Retry-After) from it; the service does the counting.
+   */
+  rateLimited?: string;
 };
 
 const t = initTRPC

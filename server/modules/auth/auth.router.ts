@@ -17,8 +17,9 @@ export const authRouter = ({ auth }: { auth: AuthService }) =>
   router({
     signUp: publicProcedure
       .meta({
-        openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', description: 'Limited per client IP (429 with Retry-After).', errorResponses: [400, 409, 429] },
+        openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', errorResponses: { 409: 'An account with this email already exists' } },
         successStatus: 201,
+        rateLimited: 'sign-ups per client IP, SIGN_UP_LIMIT_PER_HOUR',
       })
       .input(SignUpInput)
       .output(UserSchema)
@@ -31,10 +32,11 @@ export const authRouter = ({ auth }: { auth: AuthService }) =>
           path: '/auth/sign-in',
           tags,
           summary: 'Start a session: returns a bearer token and sets the session cookie',
-          description: 'A wrong email, a wrong password and a deactivated account all give the same 401. Attempts are limited per client IP and per email (429 with Retry-After).',
+          description: 'A wrong email, a wrong password and a deactivated account all give the same 401. Attempts are limited per client IP, per (IP, account) and per account (429 with Retry-After).',
           responseHeaders: SetCookieHeader,
-          errorResponses: [400, 401, 429],
+          errorResponses: { 401: 'Wrong email or password, or the account is deactivated' },
         },
+        rateLimited: 'sign-in attempts per client IP, per (IP, account) and per account',
       })
       .input(SignInInput)
       .output(SignInResultSchema)

@@ -19,9 +19,8 @@ export const reportRouter = ({ reports }: { reports: ReportService }) =>
           path: '/reports',
           tags,
           summary: 'Queue a report; it is generated in the background and emailed when ready',
-          description: 'Limited per user per hour, and to MAX_PENDING_REPORTS unfinished reports at once (429 with Retry-After).',
-          errorResponses: [400, 429],
         },
+        rateLimited: 'report requests per user per hour, and at most MAX_PENDING_REPORTS unfinished at once',
         successStatus: 202,
       })
       .input(GenerateReportInput)
@@ -29,7 +28,7 @@ export const reportRouter = ({ reports }: { reports: ReportService }) =>
       .mutation(({ ctx, input }) => reports.generate(ctx.actor, input)),
 
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/reports/{id}', tags, summary: "A report's status, progress and file details (yours, or any with reports:read-all)", errorResponses: [404] } })
+      .meta({ openapi: { method: 'GET', path: '/reports/{id}', tags, summary: "A report's status, progress and file details (yours, or any with reports:read-all)" } })
       .input(ReportIdInput)
       .output(ReportSchema)
       .query(({ ctx, input }) => reports.get(input.id, ctx.actor)),
