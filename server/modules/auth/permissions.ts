@@ -2,7 +2,7 @@
  * The permission catalog: every permission a procedure may require.
  *
  * Adding one is a one-line change here plus a migration that grants it to `admin`
- * (see README, "Adding a permission"). `tests/auth/permissions.test.ts` fails when
+ * (see docs/accounts.md, "Adding a permission"). `tests/auth/permissions.test.ts` fails when
  * a permission listed here is not held by `admin` in the migrated database, so the
  * migration cannot be forgotten.
  */
