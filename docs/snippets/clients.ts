@@ -8,7 +8,7 @@ import { createClient, TRPCClientError } from '../../client/index.ts';
 const api = createClient({ url: 'http://localhost:3000', token: process.env.API_TOKEN });
 const cup = await api.products.create.mutate({ name: 'Espresso cup', price: '7.50' });
 const page = await api.products.list.query({ search: 'cup', size: 10 });
-//    ^ typed: { items: Product[]; total: number; page: number; size: number; pages: number }
+//    ^ typed: { items: Product[]; nextCursor: string | null; total: number | null; totalExact: boolean; … }
 
 try {
   await api.products.get.query({ id: cup.id });
