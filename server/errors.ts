@@ -22,17 +22,6 @@ export interface ErrorBody {
   issues?: ErrorIssue[];
 }
 
-export const ErrorIssueSchema = z.object({
-  path: z.array(z.union([z.string(), z.number()])),
-  message: z.string(),
-  code: z.string(),
-});
-export const ErrorBodySchema = z.object({
-  code: z.string().meta({ description: 'Machine-readable error code, e.g. NOT_FOUND' }),
-  message: z.string(),
-  issues: z.array(ErrorIssueSchema).optional().meta({ description: 'Each offending input field, by path' }),
-});
-
 /** One row of the error table: the HTTP status both doors use, and when the code is raised. */
 export interface ErrorKind {
   status: number;
@@ -90,6 +79,17 @@ export const ERROR_KINDS: Record<ErrorCode, ErrorKind> = {
 
 /** HTTP status for each code, from the table above. */
 export const HTTP_STATUS = Object.fromEntries(Object.entries(ERROR_KINDS).map(([code, kind]) => [code, kind.status])) as Record<ErrorCode, number>;
+
+export const ErrorIssueSchema = z.object({
+  path: z.array(z.union([z.string(), z.number()])),
+  message: z.string(),
+  code: z.string(),
+});
+export const ErrorBodySchema = z.object({
+  code: z.enum(Object.keys(ERROR_KINDS) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'Machine-readable error code; its HTTP status is fixed (NOT_FOUND is always 404)' }),
+  message: z.string(),
+  issues: z.array(ErrorIssueSchema).optional().meta({ description: 'Each offending input field, by path' }),
+});
 
 export function codeForStatus(status: number): ErrorCode {
   const found = (Object.entries(HTTP_STATUS) as [ErrorCode, number][]).find(([code, s]) => s === status && code !== 'PARSE_ERROR');
