@@ -255,7 +255,7 @@ function refuseUnknown(status: MigrationStatus): void {
  * transaction together with its bookkeeping, so when one fails none is applied and
  * the MigrationError names the one that failed. (A migration that exports
  * `config = { transaction: false }` makes knex give each migration of that run its
- * own transaction instead; see the README.) Returns the migrations applied.
+ * own transaction instead; see docs/migrations.md.) Returns the migrations applied.
  */
 export async function migrateToLatest(db: Knex, opts: MigrateOptions = {}): Promise<string[]> {
   const config = opts.config ?? migrationConfig;
