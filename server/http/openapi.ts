@@ -63,6 +63,7 @@ export const STATUS_RULES: ((op: OperationFacts) => StatusReason[])[] = [
           [415, 'Request body is not application/json'],
         ]
       : [],
+  (op) => (op.meta.rateLimited ? [[429, `Too many requests (${op.meta.rateLimited}); the \`Retry-After\` header says how many seconds to wait`]] : []),
   // Idempotency keys and conditional requests (server/http/openapi-retries.ts).
   retryStatuses,
   () => [[500, 'Unexpected server fault']],
