@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -21,9 +20,11 @@ import { createMailer, type Mailer } from './modules/notifications/mailer.ts';
 import { subscribeNotifications } from './modules/notifications/notifications.subscribers.ts';
 import { ProductService } from './modules/products/product.service.ts';
 import { ReportService } from './modules/reports/report.service.ts';
-import { LocalDiskStorage, type ReportStorage } from './modules/reports/report.storage.ts';
+import type { ReportStorage } from './modules/reports/report.storage.ts';
 import { abandonedReport, generateReport, reportJobKey } from './modules/reports/report.tasks.ts';
 import { UserService } from './modules/users/user.service.ts';
+import { createStorage } from './storage/from-config.ts';
+import type { FileStorage } from './storage/storage.ts';
 
 /** Every service, built once here and handed to procedures through the context. */
 export interface Services {
@@ -38,14 +39,17 @@ export interface Services {
 
 /** Parts tests replace: a store that fails on demand, a mailer that counts. */
 export interface AppOverrides {
-  /** Where report files go; default: the local disk under DATA_DIR/reports. */
-  reportStorage?: ReportStorage;
+  /**
+   * Where report files go; default: what STORAGE_URL names (PostgreSQL when unset). A
+   * function receives that configured storage, to wrap it.
+   */
+  reportStorage?: ReportStorage | ((configured: ReportStorage) => ReportStorage);
   /** Default: SMTP when SMTP_URL is set, otherwise .eml files under DATA_DIR/mail. */
   mailer?: Mailer;
 }
 
 /** Builds every service on one database; publishers get the event bus, enqueuers the job queue. */
-function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs: JobQueue; mailer: Mailer; overrides: AppOverrides }): Services {
+function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs: JobQueue; mailer: Mailer; storage: FileStorage }): Services {
   const { config, db, events, jobs } = deps;
   const roles = new RoleService({ db });
   const sessions = new SessionService({ db });
@@ -56,7 +60,7 @@ function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs
     db,
     products,
     users,
-    storage: deps.overrides.reportStorage ?? new LocalDiskStorage(path.join(config.dataDir, 'reports')),
+    storage: deps.storage,
     mailer: deps.mailer,
     enqueue: async (trx, reportId) => {
       await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
@@ -82,6 +86,8 @@ export interface Core {
   /** Background tasks: `jobs.add(trx, task, payload)`. */
   jobs: JobQueue;
   mailer: Mailer;
+  /** Where files live (STORAGE_URL); the readiness check and the storage commands use it too. */
+  storage: FileStorage;
 }
 
 /**
@@ -94,7 +100,9 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
   const jobs = new JobQueue({ logger });
   const events = new EventBus({ db, jobs });
   const mailer = deps.overrides?.mailer ?? createMailer(config.mail, logger);
-  const services = createServices({ config, db, events, jobs, mailer, overrides: deps.overrides ?? {} });
+  const override = deps.overrides?.reportStorage;
+  const storage = typeof override === 'function' ? override(createStorage(config.storage, { db })) : (override ?? createStorage(config.storage, { db }));
+  const services = createServices({ config, db, events, jobs, mailer, storage });
 
   // Subscribers live in their modules; publishers never import them. This is the only
   // place the two meet.
@@ -102,7 +110,7 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
   subscribeAnalytics(events, { analytics: services.analytics });
   for (const task of tasks) jobs.define(task);
 
-  return { services, events, jobs, mailer };
+  return { services, events, jobs, mailer, storage };
 }
 
 /** What the composition root hands out. */

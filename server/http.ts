@@ -74,7 +74,12 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
-  registerReportFileRoute(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  registerReportFileRoute(fastify, {
+    prefix: API_PREFIX,
+    createContext,
+    isProduction: config.isProduction,
+    presign: config.storage.kind === 's3' ? config.storage.presign : undefined,
+  });
 
   const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRestPaths });
@@ -83,13 +88,20 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-  fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+  // Ready when the database and the file storage both answer; the body says which failed.
+  fastify.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
     try {
       await db.raw('SELECT 1').timeout(2000, { cancel: true });
-      return { status: 'ready' };
     } catch {
       return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Database is not answering' } satisfies ErrorBody);
     }
+    try {
+      await deps.storage.check({ signal: AbortSignal.timeout(2000) });
+    } catch (error) {
+      request.log.warn({ err: error, storage: deps.storage.location }, 'storage check failed');
+      return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: `Storage (${deps.storage.kind}) is not answering` } satisfies ErrorBody);
+    }
+    return { status: 'ready', database: 'ok', storage: deps.storage.kind };
   });
 
   return fastify;

@@ -17,7 +17,13 @@ export const REPORT_FILE_PATH = '/reports/{id}/file';
  */
 export function registerReportFileRoute(
   fastify: FastifyInstance,
-  opts: { prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>; isProduction: boolean },
+  opts: {
+    prefix: string;
+    createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>;
+    isProduction: boolean;
+    /** S3_PRESIGN: answer 302 to a short-lived URL of the file instead of streaming it. */
+    presign?: { expiresInSeconds: number } | undefined;
+  },
 ): void {
   fastify.get(opts.prefix + REPORT_FILE_PATH.replace('{id}', ':id'), async (request, reply) => {
     try {
@@ -29,6 +35,10 @@ export function registerReportFileRoute(
           INPUT_VALIDATION_MESSAGE,
           parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message, code: i.code })),
         );
+      }
+      if (opts.presign) {
+        const url = await ctx.services.reports.presignedFileUrl(parsed.data.id, ctx.actor, opts.presign);
+        if (url) return reply.code(302).header('location', url).header('cache-control', 'private, no-store').send();
       }
       const file = await ctx.services.reports.openFile(parsed.data.id, ctx.actor);
       return reply
@@ -67,11 +77,16 @@ export const reportFileOperation = {
         headers: { 'Content-Disposition': { schema: { type: 'string' }, description: 'attachment; filename="product-catalog-<date>-<id>.pdf"' } },
         content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
       },
+      '302': {
+        description: 'With S3_PRESIGN=true: the PDF is at the short-lived URL in Location',
+        headers: { Location: { schema: { type: 'string', format: 'uri' } } },
+      },
       '400': errorResponse('Invalid input: `issues` lists each offending field'),
       '401': errorResponse('Not signed in, or the session is invalid or expired'),
       '404': errorResponse('No such report, or not yours'),
       '409': errorResponse('The report is not ready (pending, processing or failed)'),
       '500': errorResponse('Unexpected server fault'),
+      '503': errorResponse('Report storage is unavailable for now; retry after the Retry-After seconds'),
     },
   },
 };
