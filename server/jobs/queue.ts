@@ -2,7 +2,8 @@ import type { TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { AnyTaskDefinition, TaskContext, TaskDeps } from './task.ts';
+import type { RecoveredJob } from './recovery.ts';
+import type { AnyTaskDefinition, JobDefinition, TaskContext } from './task.ts';
 
 /** One job to add: which task, its (JSON) payload, and scheduling details. */
 export interface JobSpec {
@@ -26,6 +27,7 @@ export type AddJobOptions = Omit<JobSpec, 'identifier' | 'payload'>;
 interface RegisteredTask {
   maxAttempts: number;
   run(payload: unknown, ctx: TaskContext): Promise<void>;
+  onAbandoned?(job: RecoveredJob): Promise<void>;
 }
 
 /** A payload that does not match its task's schema: a bug in the caller, so a 500, never a 400. */
@@ -51,10 +53,11 @@ export class JobQueue {
 
   constructor(private readonly deps: { logger: Logger }) {}
 
-  /** Registers a typed task (see `defineTask` and `server/jobs/tasks.ts`). */
+  /** Registers a typed task (see `defineJob`; modules list theirs in their manifest). */
   define(task: AnyTaskDefinition): void {
     this.register(task.name, {
       maxAttempts: task.maxAttempts,
+      ...(task.onAbandoned ? { onAbandoned: (job: RecoveredJob) => task.onAbandoned!(job) } : {}),
       run: async (payload, ctx) => {
         const parsed = task.payload.safeParse(payload);
         if (!parsed.success) throw new JobPayloadError(task.name, parsed.error.issues);
@@ -88,8 +91,8 @@ export class JobQueue {
    * against the task's schema here, so a bad one fails the request, not the worker.
    * Returns the job id.
    */
-  async add<T extends AnyTaskDefinition>(db: Knex, task: T, payload: z.input<T['payload']>, options: AddJobOptions = {}): Promise<string> {
-    if (!this.#tasks.has(task.name)) throw new Error(`Task ${task.name} is not registered: list it in server/jobs/tasks.ts`);
+  async add<T extends JobDefinition>(db: Knex, task: T, payload: z.input<T['payload']>, options: AddJobOptions = {}): Promise<string> {
+    if (!this.#tasks.has(task.name)) throw new Error(`Task ${task.name} is not registered: list it in its module's manifest (tasks)`);
     const parsed = task.payload.safeParse(payload);
     if (!parsed.success) throw new JobPayloadError(task.name, parsed.error.issues);
     const [id] = await this.enqueue(db, [{ ...options, identifier: task.name, payload: parsed.data, maxAttempts: options.maxAttempts ?? task.maxAttempts }]);
@@ -128,17 +131,24 @@ export class JobQueue {
   }
 
   /**
-   * graphile-worker's task list, each task bound to the app's dependencies. Seals
-   * the registry: a task registered later could never run in this process.
+   * Settles a job a dead worker took with it on its last attempt, through its task's
+   * `onAbandoned` (crashed-worker recovery calls this).
    */
-  taskList(deps: TaskDeps): TaskList {
+  async abandoned(job: RecoveredJob): Promise<void> {
+    await this.#tasks.get(job.task)?.onAbandoned?.(job);
+  }
+
+  /**
+   * graphile-worker's task list. Seals the registry: a task registered later could
+   * never run in this process.
+   */
+  taskList(): TaskList {
     this.#sealed = true;
     const list: TaskList = {};
     for (const [identifier, task] of this.#tasks) {
       list[identifier] = async (payload, helpers) => {
         const log = this.deps.logger.child({ task: identifier, jobId: helpers.job.id, attempt: helpers.job.attempts });
         await task.run(payload, {
-          deps,
           log,
           job: { id: helpers.job.id, attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts, signal: helpers.abortSignal },
         });
