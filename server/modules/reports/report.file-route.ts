@@ -21,12 +21,13 @@ export const reportFileRoute = ({
 }: {
   reports: ReportService;
   /** S3_PRESIGN: answer 302 to a short-lived URL of the file instead of streaming it. */
-  presign?: { expiresInSeconds: number } | undefined;
+  presign?: () => { expiresInSeconds: number } | undefined;
 }): PlainRoute => ({
   method: 'GET',
   path: REPORT_FILE_PATH,
   operation: reportFileOperation.get,
   register: (fastify, opts) => {
+  const presigned = presign?.();
   fastify.get(opts.prefix + REPORT_FILE_PATH.replace('{id}', ':id'), async (request, reply) => {
     try {
       const ctx = await opts.createContext({ req: request, res: reply });
@@ -38,8 +39,8 @@ export const reportFileRoute = ({
           parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message, code: i.code })),
         );
       }
-      if (presign) {
-        const url = await reports.presignedFileUrl(parsed.data.id, ctx.actor, presign);
+      if (presigned) {
+        const url = await reports.presignedFileUrl(parsed.data.id, ctx.actor, presigned);
         if (url) return reply.code(302).header('location', url).header('cache-control', 'private, no-store').send();
       }
       const file = await reports.openFile(parsed.data.id, ctx.actor);

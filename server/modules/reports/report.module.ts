@@ -42,7 +42,8 @@ export const reportsModule = defineModule({
   router: reportRouter,
   tasks: reportTasks,
   routes: ({ reports, config }: { reports: ReportService; config: Config }) => [
-    reportFileRoute({ reports, presign: config.storage.kind === 's3' ? config.storage.presign : undefined }),
+    // Read when the route is registered: describing the API builds routes with no config behind them.
+    reportFileRoute({ reports, presign: () => (config.storage.kind === 's3' ? config.storage.presign : undefined) }),
   ],
   permissions: Object.values(reportPermissions),
 });
