@@ -11,6 +11,7 @@ import { AfterResponseRunner } from './jobs/after-response.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { WorkerRecovery } from './jobs/recovery.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
+import { RateLimiter } from './lib/rate-limiter.ts';
 import {
   buildRootRouter,
   buildServices,
@@ -72,6 +73,8 @@ export interface Platform {
   permissions: readonly Permission[];
   /** Where files live (STORAGE_URL: PostgreSQL by default, S3, or a local directory). */
   storage: FileStorage;
+  /** Rate limits, counted in PostgreSQL so every process shares them (RATE_LIMITS=off: none). */
+  limiter: RateLimiter;
   overrides: AppOverrides;
 }
 
@@ -108,7 +111,8 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
   const events = new EventBus({ db, jobs, catalog: eventCatalog(modules) });
   const override = deps.overrides?.reportStorage;
   const storage = typeof override === 'function' ? override(createStorage(config.storage, { db })) : (override ?? createStorage(config.storage, { db }));
-  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, storage, overrides: deps.overrides ?? {} };
+  const limiter = new RateLimiter({ db, enabled: config.limits.enabled });
+  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, storage, limiter, overrides: deps.overrides ?? {} };
   const services = buildServices(modules, platform);
   const all = { ...platform, ...services };
   const parts = moduleParts(modules, all);
@@ -170,6 +174,7 @@ export interface App extends AppDeps {
 /** The composition root: one place that wires config → database → modules → events → HTTP and worker. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string; overrides?: AppOverrides }): Promise<App> {
   const { config, logger } = opts;
+  if (!config.limits.enabled) logger.warn('RATE_LIMITS=off: sign-in, sign-up, password-reset and report limits are all switched off. For benchmarks and load tests only, never in production.');
   const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
   const core = createCore({ config, db, logger, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
   const afterResponse = new AfterResponseRunner();
