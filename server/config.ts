@@ -89,6 +89,25 @@ export const EnvSchema = z.object({
     .url()
     .optional()
     .describe('Public base URL, written into the OpenAPI document\'s `servers`, links in mails and the origin check. Unset: `http://localhost:$PORT`.'),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const origins = v.split(',').map((o) => o.trim()).filter(Boolean);
+      for (const origin of origins) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          // reported below
+        }
+        if (!parsed || parsed.origin !== origin) ctx.addIssue({ code: 'custom', message: `${origin} is not an origin such as https://app.example.com (scheme, host, port; no path)` });
+      }
+      return origins;
+    })
+    .describe(
+      'Comma-separated origins whose pages may call the API from a browser, with credentials (e.g. `https://app.example.com,http://localhost:5173`). Empty: none; the docs page on the server\'s own origin needs no entry.',
+    ),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Database connections per process (each running job holds one).'),
   MIGRATE_ON_START: z
     .enum(['true', 'false', '1', '0'])
@@ -181,6 +200,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   bodyLimit: number;
   publicUrl: string | undefined;
+  /** Origins allowed to call from a browser (CORS), with credentials. */
+  corsOrigins: string[];
   dbPoolMax: number;
   migrateOnStart: boolean;
   worker: { concurrency: number; pollIntervalMs: number; recoverAfterMs: number };
@@ -235,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT,
     publicUrl: e.PUBLIC_URL,
+    corsOrigins: e.CORS_ORIGINS,
     dbPoolMax: e.DB_POOL_MAX,
     migrateOnStart: e.MIGRATE_ON_START,
     worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS, recoverAfterMs: e.WORKER_RECOVER_AFTER_MS },

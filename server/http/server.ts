@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AnyTRPCRouter } from '@trpc/server';
@@ -18,7 +19,7 @@ import { registerTrpcDoor } from './trpc-door.ts';
 
 /** What the HTTP server is built from; the composition root provides it. */
 export interface HttpServerDeps {
-  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'trpcMaxBatch' | 'docsEnabled'>;
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled'>;
   logger: Logger;
   /** Asked by /readyz. */
   db: Knex;
@@ -107,6 +108,19 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
+
+  // Browsers on the listed origins (CORS_ORIGINS) may call both doors, cookie included;
+  // any other origin gets no CORS headers, so its page cannot read a response. The
+  // server's own pages (/docs) are same-origin and need none.
+  const allowed = new Set(config.corsOrigins);
+  await fastify.register(fastifyCors, {
+    origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin)),
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'etag', 'location'],
+    maxAge: 600,
+    strictPreflight: false,
+  });
 
   await registerTrpcDoor(fastify, {
     router,
