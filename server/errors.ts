@@ -176,6 +176,12 @@ export class PreconditionRequiredError extends AppError {
     super('PRECONDITION_REQUIRED', 'This change requires If-Match (REST) or ifVersion (tRPC) with the version you last read');
   }
 }
+/** A dependency (file storage, …) is down for now; the client may retry after a moment. */
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, retryAfterSeconds = 5) {
+    super('SERVICE_UNAVAILABLE', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
 
 export const INPUT_VALIDATION_MESSAGE = 'Input validation failed';
 
