@@ -8,6 +8,8 @@ import { EventBus } from './events/bus.ts';
 import { buildHttpServer } from './http.ts';
 import { AfterResponseRunner } from './jobs/after-response.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { readQueueStats } from './jobs/queue-stats.ts';
+import { registerPoolMetrics, registerQueueMetrics, type PoolLike } from './observability/metrics.ts';
 import { WorkerRecovery } from './jobs/recovery.ts';
 import { tasks } from './jobs/tasks.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
@@ -144,6 +146,10 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
       if (job.task === generateReport.name) await abandonedReport(deps, job);
     },
   });
+  const unregisterMetrics = [
+    registerPoolMetrics(() => (db.client as { pool?: PoolLike }).pool),
+    registerQueueMetrics(() => readQueueStats(db), config.metrics.queueRefreshMs),
+  ];
   let worker: Promise<WorkerHandle> | undefined;
   let closing: Promise<void> | undefined;
   return {
@@ -173,6 +179,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
         const stuck = await deps.afterResponse.drain();
         if (stuck) logger.warn({ stuck }, 'after-response tasks still running at shutdown; abandoning them');
         deps.mailer.close();
+        for (const unregister of unregisterMetrics) unregister();
         await db.destroy();
       })();
       return closing;

@@ -8,6 +8,8 @@ import { codeForStatus, type ErrorBody } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
 import { registerRestDoor } from './http/rest.ts';
 import { registerTrpcDoor } from './http/trpc-door.ts';
+import { registerObservabilityHooks } from './observability/http-hooks.ts';
+import { bearerMatches, METRICS_CONTENT_TYPE, renderMetrics } from './observability/metrics-server.ts';
 import { registerReportFileRoute } from './modules/reports/report.file-route.ts';
 import { appRouter, plainRestPaths } from './router.ts';
 import { createContextFactory } from './trpc/context.ts';
@@ -27,6 +29,7 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
   });
+  registerObservabilityHooks(fastify, { slowRequestMs: config.slowRequestMs });
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -68,8 +71,8 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     router: appRouter,
     prefix: '/trpc',
     createContext,
-    onError({ error, req }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
+    onError({ error, req, path, userId }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, procedure: path, userId }, 'procedure failed');
     },
   });
 
@@ -81,6 +84,17 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+
+  // Metrics on the API port only with a token; otherwise they live on METRICS_PORT (or nowhere).
+  const metricsToken = config.metrics.token;
+  if (metricsToken) {
+    fastify.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
+      if (!bearerMatches(request.headers.authorization, metricsToken)) {
+        return reply.status(401).header('www-authenticate', 'Bearer').send({ code: 'UNAUTHORIZED', message: 'Metrics need Authorization: Bearer <METRICS_TOKEN>' } satisfies ErrorBody);
+      }
+      return reply.header('content-type', METRICS_CONTENT_TYPE).send(await renderMetrics());
+    });
+  }
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {

@@ -1,9 +1,10 @@
-import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { locateDatabase, redactUrl } from './db/database.ts';
 import { createKnex } from './db/knex.ts';
 import { MigrationError, prepareSchema, SchemaMismatchError } from './db/migrations.ts';
 import { createLogger } from './logger.ts';
+import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
+import { startTracing, tracingRequested, type TracingHandle } from './observability/tracing.ts';
 
 /** What this process runs: `npm start` both, `npm run serve` HTTP only, `npm run worker` jobs only. */
 type Role = 'all' | 'serve' | 'worker';
@@ -21,6 +22,13 @@ async function main(): Promise<void> {
   if (!ROLES.includes(role)) throw new ConfigError(`usage: tsx server/main.ts [${ROLES.join('|')}]`);
   const config = loadConfig();
   const logger = createLogger(config).child({ role });
+  // Before the app is loaded: the pg instrumentation hooks the driver as knex requires it.
+  let tracing: TracingHandle | undefined;
+  if (tracingRequested(process.env)) {
+    tracing = await startTracing({ role });
+    logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT, sampler: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' }, 'tracing on');
+  }
+  const { buildApp } = await import('./app.ts');
   const database = await locateDatabase(config, logger);
 
   const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate', logger });
@@ -39,6 +47,11 @@ async function main(): Promise<void> {
   if (applied.length) logger.info({ applied }, 'applied migrations');
 
   const app = await buildApp({ config, logger, databaseUrl: database.url });
+  let metrics: MetricsServer | undefined;
+  if (config.metrics.port !== undefined) {
+    metrics = await startMetricsServer({ port: config.metrics.port, host: config.metrics.host });
+    logger.info({ metrics: metrics.url }, `metrics at ${metrics.url}`);
+  }
 
   let stopping = false;
   const stop = async (reason: string, exitCode = 0) => {
@@ -57,6 +70,9 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.close();
+      await metrics?.close();
+      // Flushes the last spans (the shutdown's own included) to the collector.
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not flush the last spans'));
       await database.close();
       logger.info('stopped');
       process.exit(exitCode);

@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { httpRequestDuration, httpRequestsInFlight, rateLimitRejections } from './metrics.ts';
+import { newRequestTimings, runWithTimings, type RequestTimings } from './request-timings.ts';
+import { isTracing, otelContext, otelPropagation, otelTrace, SpanKind, SpanStatusCode, tracer, type OtelContext, type Span } from './tracing.ts';
+
+/** What the doors tell the observability hooks about a request: which procedure, through which door. */
+export interface ProcedureLabel {
+  procedure: string;
+  door: 'rest' | 'trpc';
+}
+
+interface Observed {
+  timings: RequestTimings;
+  label?: ProcedureLabel;
+  span?: Span;
+  otel?: OtelContext;
+}
+
+const OBSERVED = Symbol('duality.observed');
+type ObservedRequest = FastifyRequest & { [OBSERVED]?: Observed };
+
+/** Called by a door once it knows the procedure a request is for (labels metrics, names the span). */
+export function labelRequest(request: FastifyRequest, label: ProcedureLabel): void {
+  const observed = (request as ObservedRequest)[OBSERVED];
+  if (!observed) return;
+  observed.label = label;
+  observed.span?.setAttribute('duality.procedure', label.procedure);
+}
+
+export interface ObservabilityHookOptions {
+  /** Requests slower than this get one warn line with their timings; 0 turns it off. */
+  slowRequestMs: number;
+}
+
+/**
+ * Per request: the HTTP server span (when tracing), the in-flight gauge, the duration
+ * histogram by procedure, door and status, 429 counts, and the slow-request line.
+ *
+ * The span and the timings are made current with AsyncLocalStorage in `onRequest`,
+ * and again in `preHandler`: body parsing continues from the socket's own async
+ * context, which would otherwise lose them before the handler runs.
+ */
+export function registerObservabilityHooks(fastify: FastifyInstance, opts: ObservabilityHookOptions): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    httpRequestsInFlight.inc();
+    const observed: Observed = { timings: newRequestTimings() };
+    (request as ObservedRequest)[OBSERVED] = observed;
+    if (!isTracing()) return runWithTimings(observed.timings, done);
+
+    const route = request.routeOptions.url ?? '(unmatched)';
+    const parent = otelPropagation.extract(otelContext.active(), request.headers);
+    const span = tracer.startSpan(
+      `${request.method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0]!, 'client.address': request.ip, 'duality.request_id': String(request.id) },
+      },
+      parent,
+    );
+    observed.span = span;
+    observed.otel = otelTrace.setSpan(parent, span);
+    // Every log line of this request (Fastify's own included) carries the trace.
+    const { traceId, spanId } = span.spanContext();
+    request.log = request.log.child({ trace_id: traceId, span_id: spanId });
+    (reply as { log: unknown }).log = request.log;
+    otelContext.with(observed.otel, () => runWithTimings(observed.timings, done));
+  });
+
+  fastify.addHook('preHandler', (request, _reply, done) => {
+    const observed = (request as ObservedRequest)[OBSERVED];
+    if (!observed) return done();
+    if (observed.otel) return otelContext.with(observed.otel, () => runWithTimings(observed.timings, done));
+    runWithTimings(observed.timings, done);
+  });
+
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const observed = (request as ObservedRequest)[OBSERVED];
+    if (!observed) return done();
+    httpRequestsInFlight.dec();
+    const status = reply.statusCode;
+    const seconds = reply.elapsedTime / 1000;
+    const procedure = observed.label?.procedure ?? request.routeOptions.url ?? '(unmatched)';
+    const door = observed.label?.door ?? 'other';
+    httpRequestDuration.observe({ procedure, door, status: String(status) }, seconds);
+    if (status === 429) rateLimitRejections.inc({ procedure });
+    if (observed.span) endSpan(observed.span, status);
+    if (opts.slowRequestMs > 0 && reply.elapsedTime > opts.slowRequestMs) logSlow(request, reply, observed, procedure);
+    done();
+  });
+}
+
+function endSpan(span: Span, status: number): void {
+  span.setAttribute('http.response.status_code', status);
+  // Server spans are errors on 5xx only: a 404 or 401 is the server working as designed.
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+function logSlow(request: FastifyRequest, reply: FastifyReply, observed: Observed, procedure: string): void {
+  const t = observed.timings;
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  request.log.warn(
+    {
+      procedure,
+      statusCode: reply.statusCode,
+      durationMs: round(reply.elapsedTime),
+      dbMs: round(t.dbMs),
+      dbQueries: t.dbQueries,
+      handlerMs: round(t.handlerMs),
+    },
+    `slow request: ${request.method} ${request.url.split('?')[0]} took ${Math.round(reply.elapsedTime)} ms`,
+  );
+}
+
+/** The door a request came through, as its door labelled it; undefined for calls not made over HTTP. */
+export function doorOf(request: FastifyRequest | undefined): ProcedureLabel['door'] | undefined {
+  return request ? (request as ObservedRequest)[OBSERVED]?.label?.door : undefined;
+}
