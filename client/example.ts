@@ -4,7 +4,7 @@
  * made by `npm run user:create -- --email admin@example.com --name Admin --password '…' --role admin`:
  * `API_EMAIL=admin@example.com API_PASSWORD='…' npx tsx client/example.ts`.
  */
-import { createClient, TRPCClientError } from './index.ts';
+import { createClient, paginate, TRPCClientError } from './index.ts';
 
 const url = process.env.API_URL ?? 'http://localhost:3000';
 const { token, user } = await createClient({ url }).auth.signIn.mutate({
@@ -20,7 +20,10 @@ const created = await api.products.create.mutate({ name: 'Espresso cup', price: 
 console.log('created', created.id, created.price); // price is the exact string "7.50"
 
 const page = await api.products.list.query({ search: 'espresso', size: 10 });
-console.log(`${page.total} matching, page ${page.page} of ${page.pages}`);
+console.log(`${page.total}${page.totalExact ? '' : '+'} matching, page ${page.page} of ${page.pages}`);
+
+// Every match, page after page by cursor; at any depth each page costs the same.
+for await (const product of paginate(api.products.list, { search: 'espresso' })) console.log(product.name, product.price);
 
 try {
   await api.products.get.query({ id: '00000000-0000-4000-8000-000000000000' });

@@ -31,3 +31,4 @@ export function createClient(opts: ClientOptions): TRPCClient<AppRouter> {
 
 export type { AppRouter };
 export { TRPCClientError } from '@trpc/client';
+export { paginate, type ListInput, type ListPage } from './paginate.ts';

@@ -271,12 +271,17 @@ export interface components {
         };
         AnalyticsEventPage: {
             items: components["schemas"]["AnalyticsEvent"][];
-            page: number;
-            /** @description Number of pages at this size */
-            pages: number;
+            /** @description Pass as `cursor` (with the same filters) for the next page; null on the last page */
+            nextCursor: string | null;
+            /** @description The page number answered; null when the page was asked for by cursor */
+            page: number | null;
+            /** @description Pages at this size, from total (a lower bound when totalExact is false); null when total is null */
+            pages: number | null;
             size: number;
-            /** @description Matching events across all pages */
-            total: number;
+            /** @description Matching events, counted up to 1000: exact when totalExact is true, otherwise at least this many. Null on cursor pages (the first page already said) */
+            total: number | null;
+            /** @description true when total is the exact number of matching events; false when counting stopped at 1000 or total is null */
+            totalExact: boolean;
         };
         CurrentUser: {
             /** Format: date-time */
@@ -522,12 +527,17 @@ export interface components {
         };
         ProductPage: {
             items: components["schemas"]["Product"][];
-            page: number;
-            /** @description Number of pages at this size */
-            pages: number;
+            /** @description Pass as `cursor` (with the same filters) for the next page; null on the last page */
+            nextCursor: string | null;
+            /** @description The page number answered; null when the page was asked for by cursor */
+            page: number | null;
+            /** @description Pages at this size, from total (a lower bound when totalExact is false); null when total is null */
+            pages: number | null;
             size: number;
-            /** @description Matching products across all pages */
-            total: number;
+            /** @description Matching products, counted up to 1000: exact when totalExact is true, otherwise at least this many. Null on cursor pages (the first page already said) */
+            total: number | null;
+            /** @description true when total is the exact number of matching products; false when counting stopped at 1000 or total is null */
+            totalExact: boolean;
         };
         Report: {
             /** @description Generation attempts started so far (at most 3) */
@@ -570,12 +580,17 @@ export interface components {
         };
         ReportPage: {
             items: components["schemas"]["Report"][];
-            page: number;
-            /** @description Number of pages at this size */
-            pages: number;
+            /** @description Pass as `cursor` (with the same filters) for the next page; null on the last page */
+            nextCursor: string | null;
+            /** @description The page number answered; null when the page was asked for by cursor */
+            page: number | null;
+            /** @description Pages at this size, from total (a lower bound when totalExact is false); null when total is null */
+            pages: number | null;
             size: number;
-            /** @description Matching reports across all pages */
-            total: number;
+            /** @description Matching reports, counted up to 1000: exact when totalExact is true, otherwise at least this many. Null on cursor pages (the first page already said) */
+            total: number | null;
+            /** @description true when total is the exact number of matching reports; false when counting stopped at 1000 or total is null */
+            totalExact: boolean;
         };
         SignInResult: {
             /**
@@ -607,12 +622,17 @@ export interface components {
         };
         UserPage: {
             items: components["schemas"]["User"][];
-            page: number;
-            /** @description Number of pages at this size */
-            pages: number;
+            /** @description Pass as `cursor` (with the same filters) for the next page; null on the last page */
+            nextCursor: string | null;
+            /** @description The page number answered; null when the page was asked for by cursor */
+            page: number | null;
+            /** @description Pages at this size, from total (a lower bound when totalExact is false); null when total is null */
+            pages: number | null;
             size: number;
-            /** @description Matching users across all pages */
-            total: number;
+            /** @description Matching users, counted up to 1000: exact when totalExact is true, otherwise at least this many. Null on cursor pages (the first page already said) */
+            total: number | null;
+            /** @description true when total is the exact number of matching users; false when counting stopped at 1000 or total is null */
+            totalExact: boolean;
         };
     };
     responses: never;
@@ -626,6 +646,7 @@ export interface operations {
     "analytics-list": {
         parameters: {
             query?: {
+                cursor?: string;
                 name?: string;
                 page?: number;
                 size?: number;
@@ -895,6 +916,7 @@ export interface operations {
     "products-list": {
         parameters: {
             query?: {
+                cursor?: string;
                 maxPrice?: string | number;
                 minPrice?: string | number;
                 page?: number;
@@ -1199,6 +1221,7 @@ export interface operations {
     "reports-list": {
         parameters: {
             query?: {
+                cursor?: string;
                 page?: number;
                 size?: number;
             };
@@ -1460,6 +1483,7 @@ export interface operations {
     "users-list": {
         parameters: {
             query?: {
+                cursor?: string;
                 page?: number;
                 search?: string;
                 size?: number;

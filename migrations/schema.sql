@@ -27,9 +27,9 @@ CREATE TABLE public.analytics_events (
     recorded_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
 );
 ALTER TABLE ONLY public.analytics_events ADD CONSTRAINT analytics_events_pkey PRIMARY KEY (id);
-CREATE INDEX analytics_events_name_newest ON public.analytics_events USING btree (name, occurred_at DESC);
+CREATE INDEX analytics_events_name_newest_id ON public.analytics_events USING btree (name, occurred_at DESC, id DESC);
 CREATE INDEX analytics_events_newest ON public.analytics_events USING btree (occurred_at DESC, id DESC);
-CREATE INDEX analytics_events_user_newest ON public.analytics_events USING btree (user_id, occurred_at DESC) WHERE (user_id IS NOT NULL);
+CREATE INDEX analytics_events_user_newest_id ON public.analytics_events USING btree (user_id, occurred_at DESC, id DESC) WHERE (user_id IS NOT NULL);
 
 CREATE TABLE public.event_deliveries (
     event_id uuid NOT NULL,
@@ -51,7 +51,8 @@ CREATE TABLE public.products (
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_name_trimmed CHECK (((name)::text = btrim((name)::text)));
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.products ADD CONSTRAINT products_price_positive CHECK ((price > (0)::numeric));
-CREATE INDEX products_active_newest ON public.products USING btree (created_at DESC, id DESC) WHERE is_active;
+CREATE INDEX products_active_newest_price ON public.products USING btree (created_at DESC, id DESC) INCLUDE (price) WHERE is_active;
+CREATE INDEX products_active_price ON public.products USING btree (price, created_at DESC, id DESC) WHERE is_active;
 CREATE INDEX products_name_trgm ON public.products USING gin (name public.gin_trgm_ops) WHERE is_active;
 CREATE TRIGGER products_set_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
@@ -133,6 +134,9 @@ CREATE TABLE public.users (
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_phone_e164 CHECK (((phone)::text ~ '^\+[0-9]{7,15}$'::text));
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX users_email_lower_unique ON public.users USING btree (lower((email)::text));
+CREATE INDEX users_email_trgm ON public.users USING gin (email public.gin_trgm_ops);
+CREATE INDEX users_name_trgm ON public.users USING gin (name public.gin_trgm_ops);
+CREATE INDEX users_oldest ON public.users USING btree (created_at, id);
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW WHEN ((((to_jsonb(old.*) - 'last_seen_at'::text) - 'updated_at'::text) IS DISTINCT FROM ((to_jsonb(new.*) - 'last_seen_at'::text) - 'updated_at'::text))) EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TABLE public.worker_heartbeats (

@@ -135,6 +135,7 @@ export async function migrationStatus(db: Knex, config: Knex.MigratorConfig = mi
  * the second process wait, then find nothing left to do.
  */
 export const MIGRATION_LOCK_KEY = 4_711_202_611;
+const LOCK_POLL_MS = 200;
 
 /**
  * Runs `fn` while holding the migration advisory lock on a connection of its own
@@ -144,10 +145,13 @@ export const MIGRATION_LOCK_KEY = 4_711_202_611;
 export async function withMigrationLock<T>(db: Knex, fn: () => Promise<T>, opts: { onWait?: () => void } = {}): Promise<T> {
   const connection = (await db.client.acquireRawConnection()) as pg.Client;
   try {
-    const { rows } = await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK_KEY]);
-    if (!rows[0]?.locked) {
+    const tryLock = async () => (await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK_KEY])).rows[0]?.locked;
+    if (!(await tryLock())) {
       opts.onWait?.();
-      await connection.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      // Poll rather than block in pg_advisory_lock: a statement waiting there holds a
+      // snapshot, and CREATE INDEX CONCURRENTLY in the migrator waits for every older
+      // snapshot to go away, so both would wait for each other forever.
+      while (!(await tryLock())) await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
     try {
       return await fn();

@@ -1,49 +1,254 @@
+import { createHash } from 'node:crypto';
 import type { Model, QueryBuilder } from 'objection';
 import { z } from 'zod';
+import { ValidationError } from '../errors.ts';
 
-/** `page` and `size` as every list takes them; spread into a list's input schema. */
-export const pageQueryFields = {
-  page: z.number().int().min(1).default(1).meta({ description: 'Page number, from 1' }),
-  size: z.number().int().min(1).max(100).default(20).meta({ description: 'Items per page, 1–100' }),
+/**
+ * Every list pages the same way (docs/lists.md):
+ *
+ * - **Cursor (keyset)**: each page answers `nextCursor`; pass it back as `cursor` for the
+ *   next page. The cursor holds the last row's position in the list's order, so the next
+ *   page starts with an index seek, whatever the depth, and a walk returns every row
+ *   that matches throughout the walk exactly once, even while rows are inserted or removed.
+ * - **Page numbers**, for page-numbered screens, reach the first {@link MAX_PAGE_DEPTH} rows
+ *   (`page × size`); deeper pages are refused with a 400 that points to `cursor`.
+ * - **Counts** stop at {@link COUNT_CAP}: `total` is exact below it, a lower bound at it
+ *   (`totalExact: false`). Cursor pages do not count again (`total: null`).
+ */
+export const MAX_PAGE_DEPTH = 10_000;
+export const COUNT_CAP = 1_000;
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** `cursor`, `page` and `size` as every list takes them; spread into a list's input schema. */
+export const listQueryFields = {
+  cursor: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .meta({ description: 'Opaque position from a previous page’s `nextCursor`: this page starts right after it. Only valid with the same filters; cannot be combined with `page`' }),
+  page: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: `Page number, from 1 (the default when no cursor is given). Page numbers reach the first ${MAX_PAGE_DEPTH} items: page × size ≤ ${MAX_PAGE_DEPTH}; go further with \`cursor\`` }),
+  size: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_SIZE)
+    .default(DEFAULT_PAGE_SIZE)
+    .meta({ description: `Items per page, 1–${MAX_PAGE_SIZE}` }),
 };
 
-export interface PageQuery {
-  page: number;
+export interface ListQuery {
+  cursor?: string | undefined;
+  page?: number | undefined;
   size: number;
 }
 
-/** One page of a list, as every list answers: `{ items, total, page, size, pages }`. */
-export interface Page<T> extends PageQuery {
+/** One page of a list, as every list answers it. */
+export interface Page<T> {
   items: T[];
-  total: number;
-  pages: number;
+  size: number;
+  nextCursor: string | null;
+  page: number | null;
+  total: number | null;
+  totalExact: boolean;
+  pages: number | null;
 }
 
 /** The output schema of a page of `item`, registered in the OpenAPI document as `id`. */
-export function pageSchema<T extends z.ZodType>(item: T, id: string, noun: string) {
+export function listPageSchema<T extends z.ZodType>(item: T, id: string, noun: string) {
   return z
     .object({
       items: z.array(item),
-      total: z.number().int().meta({ description: `Matching ${noun} across all pages` }),
-      page: z.number().int(),
       size: z.number().int(),
-      pages: z.number().int().meta({ description: 'Number of pages at this size' }),
+      nextCursor: z
+        .string()
+        .nullable()
+        .meta({ description: 'Pass as `cursor` (with the same filters) for the next page; null on the last page' }),
+      page: z.number().int().nullable().meta({ description: 'The page number answered; null when the page was asked for by cursor' }),
+      total: z
+        .number()
+        .int()
+        .nullable()
+        .meta({
+          description: `Matching ${noun}, counted up to ${COUNT_CAP}: exact when totalExact is true, otherwise at least this many. Null on cursor pages (the first page already said)`,
+        }),
+      totalExact: z.boolean().meta({ description: `true when total is the exact number of matching ${noun}; false when counting stopped at ${COUNT_CAP} or total is null` }),
+      pages: z.number().int().nullable().meta({ description: 'Pages at this size, from total (a lower bound when totalExact is false); null when total is null' }),
     })
     .meta({ id });
 }
 
+/** How a key column is written into a cursor and read back into SQL. */
+type KeyType = 'timestamptz' | 'uuid' | 'text';
+
+export interface ListKey {
+  /** The column in snake_case, as in SQL. */
+  column: string;
+  type: KeyType;
+}
+
 /**
- * Runs a filtered query as one page: the rows (in the order `ordered` applies) and the
- * count of all matches, in parallel. A page past the end has no items and the right total.
+ * A list's identity and order, declared once (next to its model). The keys must end with a
+ * unique column (the id) so that the order is total: no two rows tie, so no page repeats or
+ * skips a row. One direction for all keys: the position is a row comparison
+ * `(a, b) < ($1, $2)`, which PostgreSQL answers from a matching index in one seek.
+ */
+export interface ListDefinition {
+  /** Binds cursors to this list; a cursor of another list is refused. */
+  name: string;
+  table: string;
+  direction: 'asc' | 'desc';
+  keys: [...ListKey[], ListKey];
+}
+
+export function defineList(def: ListDefinition): ListDefinition {
+  return def;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+const keySql: Record<KeyType, { select: string; cast: string; valid: (v: unknown) => boolean }> = {
+  // Microseconds matter: a JS Date would round them away and the next page would repeat rows.
+  timestamptz: {
+    select: `to_char(?? AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    cast: '?::timestamptz',
+    valid: (v) => typeof v === 'string' && TIMESTAMP.test(v) && new Date(`${v.slice(0, 23)}Z`).toISOString().slice(0, 23) === v.slice(0, 23),
+  },
+  uuid: { select: '??::text', cast: '?::uuid', valid: (v) => typeof v === 'string' && UUID.test(v) },
+  text: { select: '??::text', cast: '?::text', valid: (v) => typeof v === 'string' && v.length <= 1000 },
+};
+
+const CURSOR_VERSION = 1;
+
+/**
+ * Why the cursor carries a checksum and a filter tag: a client must treat it as opaque, and
+ * one that was cut short, edited, taken from another list or sent with other filters is
+ * refused (400) instead of answering a wrong page. It is not a secret: it only names a
+ * position among rows the same request may read anyway, so forging one gains nothing.
+ */
+function checksum(body: string): string {
+  return createHash('sha256').update(`duality-cursor\0${body}`).digest('base64url').slice(0, 16);
+}
+
+/** Filters as a stable string: keys sorted, unset ones left out. */
+function filterTag(filters: Record<string, unknown>): string {
+  const normal = Object.keys(filters)
+    .filter((k) => filters[k] !== undefined && filters[k] !== null && filters[k] !== '')
+    .sort()
+    .map((k) => [k, filters[k]]);
+  return createHash('sha256').update(JSON.stringify(normal)).digest('base64url').slice(0, 12);
+}
+
+export function encodeCursor(list: ListDefinition, filters: Record<string, unknown>, keys: string[]): string {
+  const body = Buffer.from(JSON.stringify([CURSOR_VERSION, list.name, filterTag(filters), ...keys])).toString('base64url');
+  return `${body}.${checksum(body)}`;
+}
+
+function badCursor(message: string): ValidationError {
+  return new ValidationError(message, [{ path: ['cursor'], message, code: 'invalid_cursor' }]);
+}
+
+/** The key values a cursor holds, after checking it belongs to this list and these filters. */
+export function decodeCursor(list: ListDefinition, filters: Record<string, unknown>, cursor: string): string[] {
+  const [body, sum, extra] = cursor.split('.');
+  if (!body || !sum || extra !== undefined || checksum(body) !== sum) {
+    throw badCursor('Invalid cursor: pass back nextCursor exactly as a previous page returned it');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || parsed[0] !== CURSOR_VERSION) throw badCursor('Invalid cursor: pass back nextCursor exactly as a previous page returned it');
+  const [, name, tag, ...keys] = parsed as unknown[];
+  if (name !== list.name) throw badCursor('This cursor belongs to another list');
+  if (tag !== filterTag(filters)) throw badCursor('This cursor was made with other filters: repeat the filters of the first page, or start again without cursor');
+  if (keys.length !== list.keys.length || !list.keys.every((k, i) => keySql[k.type].valid(keys[i]))) {
+    throw badCursor('Invalid cursor: pass back nextCursor exactly as a previous page returned it');
+  }
+  return keys as string[];
+}
+
+/** Refuses page numbers past the depth they may reach, and `page` with `cursor`. */
+function checkPageQuery(query: ListQuery): void {
+  if (query.cursor !== undefined && query.page !== undefined) {
+    const message = 'Send either cursor or page, not both';
+    throw new ValidationError(message, [{ path: ['page'], message, code: 'page_with_cursor' }]);
+  }
+  if (query.page !== undefined && query.page * query.size > MAX_PAGE_DEPTH) {
+    const message = `Page numbers reach the first ${MAX_PAGE_DEPTH} items (page × size ≤ ${MAX_PAGE_DEPTH}); to read further, follow nextCursor from any page`;
+    throw new ValidationError(message, [{ path: ['page'], message, code: 'page_too_deep' }]);
+  }
+}
+
+/**
+ * Runs a filtered query as one page of `list`. `filtered` carries the list's filters (its
+ * WHERE clauses, nothing else); `filters` are the same filters as input values, to which
+ * cursors are bound.
+ *
+ * The page is found first as keys only (a subquery an index can often answer alone), then
+ * its rows are read by id: a deep or filtered page reads only the rows it returns. Without
+ * a cursor, the matches are counted up to COUNT_CAP beside it.
  */
 export async function fetchPage<M extends Model>(
+  list: ListDefinition,
   filtered: QueryBuilder<M, M[]>,
-  query: PageQuery,
-  ordered: (q: QueryBuilder<M, M[]>) => QueryBuilder<M, M[]>,
+  query: ListQuery,
+  filters: Record<string, unknown>,
 ): Promise<Page<M>> {
-  const [items, counted] = await Promise.all([
-    ordered(filtered.clone()).offset((query.page - 1) * query.size).limit(query.size),
-    filtered.clone().resultSize(),
-  ]);
-  return { items, total: counted, page: query.page, size: query.size, pages: Math.ceil(counted / query.size) };
+  checkPageQuery(query);
+  const after = query.cursor === undefined ? undefined : decodeCursor(list, filters, query.cursor);
+  const page = after ? null : (query.page ?? 1);
+  const t = list.table;
+  const dir = list.direction;
+  const col = (c: string) => `${t}.${c}`;
+
+  const keysQuery = filtered.clone().clearSelect().clearOrder();
+  keysQuery.select(
+    keysQuery.modelClass().raw('??.id AS pk', [t]),
+    ...list.keys.map((k, i) => keysQuery.modelClass().raw(`${keySql[k.type].select} AS ck${i}`, [col(k.column)])),
+  );
+  if (after) {
+    const columns = list.keys.map(() => '??').join(', ');
+    const values = list.keys.map((k) => keySql[k.type].cast).join(', ');
+    keysQuery.whereRaw(`(${columns}) ${dir === 'desc' ? '<' : '>'} (${values})`, [...list.keys.map((k) => col(k.column)), ...after]);
+  }
+  for (const k of list.keys) keysQuery.orderByRaw(`?? ${dir}`, [col(k.column)]);
+  keysQuery.limit(query.size + 1);
+  if (page !== null && page > 1) keysQuery.offset((page - 1) * query.size);
+
+  const M = filtered.modelClass();
+  const rowsQuery = M.query(filtered.knex())
+    .select(`${t}.*`, ...list.keys.map((_, i) => `page.ck${i}`))
+    .join(keysQuery.as('page'), `${t}.id`, 'page.pk');
+  for (const k of list.keys) rowsQuery.orderByRaw(`?? ${dir}`, [col(k.column)]);
+
+  const countQuery =
+    page === null
+      ? undefined
+      : filtered
+          .knex()
+          .from(filtered.clone().clearSelect().clearOrder().select(M.raw('1')).limit(COUNT_CAP + 1).toKnexQuery().as('matches'))
+          .count({ n: '*' });
+
+  const [rows, counted] = await Promise.all([rowsQuery as unknown as Promise<M[]>, countQuery as unknown as Promise<{ n: string | number }[]> | undefined]);
+  const hasMore = rows.length > query.size;
+  const items = rows.slice(0, query.size);
+  const last = items[items.length - 1] as unknown as Record<string, string> | undefined;
+  const nextCursor = hasMore && last ? encodeCursor(list, filters, list.keys.map((_, i) => last[`ck${i}`]!)) : null;
+  for (const row of items as unknown as Record<string, unknown>[]) for (let i = 0; i < list.keys.length; i++) delete row[`ck${i}`];
+
+  if (page === null) return { items, size: query.size, nextCursor, page: null, total: null, totalExact: false, pages: null };
+  const n = Number(counted?.[0]?.n ?? 0);
+  const totalExact = n <= COUNT_CAP;
+  const total = Math.min(n, COUNT_CAP);
+  return { items, size: query.size, nextCursor, page, total, totalExact, pages: Math.ceil(total / query.size) };
 }

@@ -79,7 +79,7 @@ describe('user administration (users:manage)', () => {
     const target = await makeUser(t.app.db, { name: 'Findable Person' });
     const res = await t.rest('GET', '/users?search=findable', { headers: bearer(token) });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ items: [expect.objectContaining({ id: target.id, roles: ['member'] })], total: 1, page: 1, size: 20, pages: 1 });
+    expect(res.body).toEqual({ items: [expect.objectContaining({ id: target.id, roles: ['member'] })], total: 1, totalExact: true, page: 1, size: 20, pages: 1, nextCursor: null });
     expect(Object.keys(res.body.items[0]).sort()).toEqual(['createdAt', 'email', 'id', 'isActive', 'name', 'phone', 'roles', 'updatedAt']);
   });
 

@@ -16,7 +16,7 @@ describe('GET /api/v1/products (recipe 2)', () => {
     for (let i = 0; i < 25; i++) await makeProduct(t.app.db, { name: `paged ${String(i).padStart(2, '0')}`, createdAt: new Date(base + i * 1000) });
     const res = await t.rest('GET', '/products?search=paged');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ total: 25, page: 1, size: 20, pages: 2 });
+    expect(res.body).toMatchObject({ total: 25, totalExact: true, page: 1, size: 20, pages: 2, nextCursor: expect.any(String) });
     expect(res.body.items).toHaveLength(20);
     expect(res.body.items[0].name).toBe('paged 24');
     const second = await t.rest('GET', '/products?search=paged&page=2');
@@ -61,10 +61,11 @@ describe('GET /api/v1/products (recipe 2)', () => {
     await makeProduct(t.app.db, { name: 'back\\slash' });
     await makeProduct(t.app.db, { name: 'backslash' });
     const q = (s: string) => t.rest('GET', `/products?search=${encodeURIComponent(s)}`).then((r) => names(r.body));
-    expect(await q('0%')).toEqual(['100% cotton']);
+    // From 3 characters a term is a substring (1–2 character terms match word starts: tests/lists).
+    expect(await q('00%')).toEqual(['100% cotton']);
     expect(await q('e_c')).toEqual(['snake_case']);
     expect(await q('k\\s')).toEqual(['back\\slash']);
-    expect(await q('%')).toEqual(['100% cotton']);
+    expect(await q('% c')).toEqual(['100% cotton']);
   });
 
   it('filters by an inclusive price range, exactly', async () => {

@@ -1,5 +1,6 @@
 import { Model, type QueryBuilder } from 'objection';
 import { modelColumns } from '../../db/model-columns.ts';
+import { defineList } from '../../lib/pagination.ts';
 
 /** A row of `analytics_events`: something worth counting, and when it happened. */
 export class AnalyticsEvent extends Model {
@@ -20,6 +21,20 @@ export class AnalyticsEvent extends Model {
   static override get jsonAttributes() {
     return ['properties'];
   }
+
+  /**
+   * `analytics.list`: newest first. Each filter has an index in this order
+   * (`analytics_events_newest`, `_name_newest`, `_user_newest`), so a page is one seek.
+   */
+  static readonly list = defineList({
+    name: 'analytics.list',
+    table: 'analytics_events',
+    direction: 'desc',
+    keys: [
+      { column: 'occurred_at', type: 'timestamptz' },
+      { column: 'id', type: 'uuid' },
+    ],
+  });
 
   static override modifiers = {
     named(query: QueryBuilder<AnalyticsEvent>, name: string) {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 
 export const ListAnalyticsEventsInput = z.object({
-  ...pageQueryFields,
+  ...listQueryFields,
   name: z.string().min(1).max(200).optional().meta({ description: 'Only events with this name, e.g. user.signed_up' }),
   userId: z.uuid().optional().meta({ description: 'Only events about this user' }),
 });
@@ -18,7 +18,7 @@ export const AnalyticsEventSchema = z
   })
   .meta({ id: 'AnalyticsEvent' });
 
-export const AnalyticsEventPageSchema = pageSchema(AnalyticsEventSchema, 'AnalyticsEventPage', 'events');
+export const AnalyticsEventPageSchema = listPageSchema(AnalyticsEventSchema, 'AnalyticsEventPage', 'events');
 
 export type ListAnalyticsEventsInput = z.output<typeof ListAnalyticsEventsInput>;
 export type AnalyticsEventDto = z.output<typeof AnalyticsEventSchema>;

@@ -25,7 +25,7 @@ export class AnalyticsService {
     const filtered = AnalyticsEvent.query(this.deps.db);
     if (query.name) filtered.modify('named', query.name);
     if (query.userId) filtered.modify('forUser', query.userId);
-    const page = await fetchPage(filtered, query, (q) => q.modify('newestFirst'));
+    const page = await fetchPage(AnalyticsEvent.list, filtered, query, { name: query.name, userId: query.userId });
     return { ...page, items: page.items.map(toAnalyticsEventDto) };
   }
 }

@@ -1,5 +1,7 @@
 import { Model, type QueryBuilder } from 'objection';
 import { modelColumns } from '../../db/model-columns.ts';
+import { defineList } from '../../lib/pagination.ts';
+import { likeLiteral, searchCondition } from '../../lib/text-search.ts';
 
 /** A row of `products`. Price is NUMERIC(10,2), read and written as a string. */
 export class Product extends Model {
@@ -16,16 +18,31 @@ export class Product extends Model {
   static readonly columns = modelColumns<Product>()(['id', 'name', 'price', 'isActive', 'createdAt', 'updatedAt']);
 
   /** Escapes LIKE's wildcards so a search term only ever matches itself. */
-  static likeLiteral(term: string): string {
-    return term.replace(/[\\%_]/g, (c) => `\\${c}`);
-  }
+  static likeLiteral = likeLiteral;
+
+  /**
+   * `products.list`: active products, newest first. Indexes (migrations/…_list_indexes.ts,
+   * plans in docs/lists.md): `products_active_newest_price` walks this order (and answers a
+   * price filter from the index alone), `products_active_price` serves narrow price ranges,
+   * `products_name_trgm` serves search.
+   */
+  static readonly list = defineList({
+    name: 'products.list',
+    table: 'products',
+    direction: 'desc',
+    keys: [
+      { column: 'created_at', type: 'timestamptz' },
+      { column: 'id', type: 'uuid' },
+    ],
+  });
 
   static override modifiers = {
     active(query: QueryBuilder<Product>) {
-      void query.where('isActive', true);
+      void query.where('products.isActive', true);
     },
-    nameContains(query: QueryBuilder<Product>, term: string) {
-      void query.whereRaw(`name ILIKE '%' || ? || '%' ESCAPE '\\'`, [Product.likeLiteral(term)]);
+    /** `search` semantics: lib/text-search.ts (substring from 3 characters, word start below). */
+    nameMatches(query: QueryBuilder<Product>, term: string) {
+      void query.whereRaw(...searchCondition('products.name', term));
     },
     priceAtLeast(query: QueryBuilder<Product>, min: string) {
       void query.where('price', '>=', min);

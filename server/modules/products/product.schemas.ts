@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
+import { searchTermSchema } from '../../lib/text-search.ts';
 import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
 
 const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
@@ -26,8 +27,8 @@ export const UpdateProductInput = z
 
 export const ListProductsInput = z
   .object({
-    ...pageQueryFields,
-    search: z.string().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name' }),
+    ...listQueryFields,
+    search: searchTermSchema('the name'),
     minPrice: PriceBound.optional(),
     maxPrice: PriceBound.optional(),
   })
@@ -47,7 +48,7 @@ export const ProductSchema = z
   })
   .meta({ id: 'Product' });
 
-export const ProductPageSchema = pageSchema(ProductSchema, 'ProductPage', 'products');
+export const ProductPageSchema = listPageSchema(ProductSchema, 'ProductPage', 'products');
 
 export type CreateProductInput = z.output<typeof CreateProductInput>;
 export type UpdateProductInput = z.output<typeof UpdateProductInput>;

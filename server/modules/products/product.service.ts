@@ -85,12 +85,13 @@ export class ProductService {
   }
 
   async list(query: ListProductsInput): Promise<ProductPage> {
+    const { search, minPrice, maxPrice } = query;
     const filtered = Product.query(this.deps.db).modify('active');
-    if (query.search) filtered.modify('nameContains', query.search);
-    if (query.minPrice !== undefined) filtered.modify('priceAtLeast', query.minPrice);
-    if (query.maxPrice !== undefined) filtered.modify('priceAtMost', query.maxPrice);
+    if (search) filtered.modify('nameMatches', search);
+    if (minPrice !== undefined) filtered.modify('priceAtLeast', minPrice);
+    if (maxPrice !== undefined) filtered.modify('priceAtMost', maxPrice);
 
-    const page = await fetchPage(filtered, query, (q) => q.modify('newestFirst'));
+    const page = await fetchPage(Product.list, filtered, query, { search, minPrice, maxPrice });
     return { ...page, items: page.items.map(toProductDto) };
   }
 }

@@ -1,5 +1,6 @@
 import { Model, type QueryBuilder } from 'objection';
 import { modelColumns } from '../../db/model-columns.ts';
+import { defineList } from '../../lib/pagination.ts';
 
 export const REPORT_KINDS = ['product-catalog'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
@@ -46,6 +47,17 @@ export class Report extends Model {
     'startedAt',
     'completedAt',
   ]);
+
+  /** `reports.list`: one owner's reports, newest first (index `reports_owner_newest`). */
+  static readonly list = defineList({
+    name: 'reports.list',
+    table: 'reports',
+    direction: 'desc',
+    keys: [
+      { column: 'created_at', type: 'timestamptz' },
+      { column: 'id', type: 'uuid' },
+    ],
+  });
 
   static override modifiers = {
     ownedBy(query: QueryBuilder<Report>, ownerId: string) {

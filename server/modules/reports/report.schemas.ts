@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 import { REPORT_KINDS, REPORT_STATUSES } from './report.model.ts';
 
 export const ReportKindSchema = z.enum(REPORT_KINDS).meta({ description: 'What to report on. `product-catalog`: every active product with its price, the count and the exact total' });
@@ -11,7 +11,7 @@ export const GenerateReportInput = z.object({ kind: ReportKindSchema });
 
 export const ReportIdInput = z.object({ id: z.uuid() });
 
-export const ListReportsInput = z.object({ ...pageQueryFields });
+export const ListReportsInput = z.object({ ...listQueryFields });
 
 export const ReportAcceptedSchema = z
   .object({
@@ -37,7 +37,7 @@ export const ReportSchema = z
   })
   .meta({ id: 'Report' });
 
-export const ReportPageSchema = pageSchema(ReportSchema, 'ReportPage', 'reports');
+export const ReportPageSchema = listPageSchema(ReportSchema, 'ReportPage', 'reports');
 
 export type GenerateReportInput = z.output<typeof GenerateReportInput>;
 export type ListReportsInput = z.output<typeof ListReportsInput>;

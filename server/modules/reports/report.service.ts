@@ -80,7 +80,8 @@ export class ReportService {
 
   /** The caller's own reports, newest first. */
   async list(actor: Actor, query: ListReportsInput): Promise<ReportPage> {
-    const page = await fetchPage(Report.query(this.deps.db).modify('ownedBy', actor.userId), query, (q) => q.modify('newestFirst'));
+    // The owner is a filter like any other: another user's cursor is refused, not reinterpreted.
+    const page = await fetchPage(Report.list, Report.query(this.deps.db).modify('ownedBy', actor.userId), query, { ownerId: actor.userId });
     return { ...page, items: page.items.map(toReportDto) };
   }
 

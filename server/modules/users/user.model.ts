@@ -1,5 +1,7 @@
 import { Model, type QueryBuilder } from 'objection';
 import { modelColumns } from '../../db/model-columns.ts';
+import { defineList } from '../../lib/pagination.ts';
+import { searchCondition } from '../../lib/text-search.ts';
 
 /** A row of `users`. `passwordHash` never leaves the server: see `$formatJson` and toUserDto. */
 export class User extends Model {
@@ -26,16 +28,25 @@ export class User extends Model {
     return rest;
   }
 
+  /** `users.list`: every account, oldest first (index `users_oldest`; search: `users_name_trgm`, `users_email_trgm`). */
+  static readonly list = defineList({
+    name: 'users.list',
+    table: 'users',
+    direction: 'asc',
+    keys: [
+      { column: 'created_at', type: 'timestamptz' },
+      { column: 'id', type: 'uuid' },
+    ],
+  });
+
   static override modifiers = {
     /** Case-insensitive match, using the same expression as the unique index. */
     byEmail(query: QueryBuilder<User>, email: string) {
       void query.whereRaw('lower(email) = lower(?)', [email.trim()]);
     },
-    nameOrEmailContains(query: QueryBuilder<User>, term: string) {
-      const literal = term.replace(/[\\%_]/g, (c) => `\\${c}`);
-      void query.where((q) =>
-        q.whereRaw(`name ILIKE '%' || ? || '%' ESCAPE '\\'`, [literal]).orWhereRaw(`email ILIKE '%' || ? || '%' ESCAPE '\\'`, [literal]),
-      );
+    /** `search` semantics: lib/text-search.ts, on the name or the email. */
+    nameOrEmailMatches(query: QueryBuilder<User>, term: string) {
+      void query.where((q) => q.whereRaw(...searchCondition('users.name', term)).orWhereRaw(...searchCondition('users.email', term)));
     },
     /** Oldest first; the id breaks ties so pages never repeat or skip a row. */
     oldestFirst(query: QueryBuilder<User>) {

@@ -1,4 +1,5 @@
-import { pageQueryFields, pageSchema } from '../../lib/pagination.ts';
+import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
+import { searchTermSchema } from '../../lib/text-search.ts';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
 import { PERMISSIONS } from '../auth/permissions.ts';
@@ -35,8 +36,8 @@ export const UpdateMeInput = z
   .refine((v) => v.name !== undefined || v.phone !== undefined, { message: 'Provide at least one of name, phone' });
 
 export const ListUsersInput = z.object({
-  ...pageQueryFields,
-  search: z.string().max(200).optional().meta({ description: 'Case-insensitive literal substring of the name or email' }),
+  ...listQueryFields,
+  search: searchTermSchema('the name or the email'),
 });
 
 export const SetRolesInput = z.object({
@@ -61,7 +62,7 @@ export const CurrentUserSchema = UserSchema.extend({
   permissions: z.array(z.enum(PERMISSIONS)).meta({ description: 'Everything this user may do, through all roles, sorted' }),
 }).meta({ id: 'CurrentUser' });
 
-export const UserPageSchema = pageSchema(UserSchema, 'UserPage', 'users');
+export const UserPageSchema = listPageSchema(UserSchema, 'UserPage', 'users');
 
 export type NewUserInput = z.output<typeof NewUserInput>;
 export type ListUsersInput = z.output<typeof ListUsersInput>;

@@ -86,8 +86,8 @@ export class UserService {
 
   async list(query: ListUsersInput): Promise<UserPage> {
     const filtered = User.query(this.deps.db);
-    if (query.search) filtered.modify('nameOrEmailContains', query.search);
-    const page = await fetchPage(filtered, query, (q) => q.modify('oldestFirst'));
+    if (query.search) filtered.modify('nameOrEmailMatches', query.search);
+    const page = await fetchPage(User.list, filtered, query, { search: query.search });
     const roles = await this.deps.roles.rolesOf(page.items.map((u) => u.id));
     return { ...page, items: page.items.map((u) => toUserDto(u, roles.get(u.id) ?? [])) };
   }
