@@ -5,7 +5,7 @@ import { z } from 'zod';
  * Every environment variable the backend reads, in one place. The README's
  * configuration table is written from this schema; keep them in step.
  */
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),

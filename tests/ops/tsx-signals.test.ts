@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/processes.ts';
+import { createTestDatabase } from '../helpers/test-app.ts';
+
+/**
+ * `npm start` / `npm run serve` / `npm run worker` run the app below a `tsx` parent
+ * process, which is what a supervisor signals. tsx relays the signal and, unless the
+ * child acknowledges it (through a hidden listener of its own), relays it a second time
+ * and SIGKILLs the child 30 ms later. server/main.ts must keep that listener, so a
+ * SIGTERM to the tsx process still ends in a graceful stop.
+ */
+const dbs: { drop(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const db of dbs) await db.drop();
+});
+
+describe('SIGTERM to the tsx process that `npm run serve` starts', () => {
+  it.each(['serve', 'worker'])('%s: stops gracefully and exits 0', async (role) => {
+    const db = await createTestDatabase();
+    dbs.push(db);
+    const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['server/main.ts', role], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WORKER_POLL_INTERVAL_MS: '100' },
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const ready = role === 'serve' ? 'listening:' : 'worker running';
+    for (let waited = 0; !output.includes(ready); waited += 50) {
+      if (waited > 60_000 || child.exitCode !== null) throw new Error(`never ready:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGTERM'); // the tsx parent, as a supervisor would
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(output).toContain('"msg":"stopped"');
+    expect(output).not.toContain('second signal');
+  }, 90_000);
+});
