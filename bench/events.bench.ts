@@ -23,8 +23,8 @@ import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { EventBus } from '../server/events/bus.ts';
+import { productEvents } from '../server/modules/products/product.events.ts';
 import { JobQueue } from '../server/jobs/queue.ts';
-import type { TaskDeps } from '../server/jobs/task.ts';
 import { startWorker } from '../server/jobs/worker.ts';
 import { createLogger } from '../server/logger.ts';
 
@@ -53,12 +53,12 @@ const db = createKnex(url, { poolMax: PUBLISHERS + CONCURRENCY + 2 });
 try {
   await migrateToLatest(db);
   const jobs = new JobQueue({ logger });
-  const events = new EventBus({ db, jobs });
+  const events = new EventBus({ db, jobs, catalog: productEvents });
   // Only the bench subscriber: the app's own subscribers would add their jobs to each publish.
   events.subscribe('product.created', 'bench.noop', async () => {});
   jobs.register('bench.raw-noop', { maxAttempts: 1, run: async () => {} });
 
-  const worker = await startWorker({ databaseUrl: url, taskList: jobs.taskList({} as TaskDeps), concurrency: CONCURRENCY, pollIntervalMs: 2000, logger });
+  const worker = await startWorker({ databaseUrl: url, taskList: jobs.taskList(), concurrency: CONCURRENCY, pollIntervalMs: 2000, logger });
   worker.events.on('job:success', ({ job }) => {
     const p = job.payload as { key?: string; payload?: { productId?: string } };
     const key = p.key ?? p.payload?.productId;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Products (cookbook recipe 1) and what keeps the list (recipe 2) fast:
+ * Products, and what keeps their list fast:
  * a trigram index for the substring search and a btree matching the list order.
  */
 export async function up(knex: Knex): Promise<void> {

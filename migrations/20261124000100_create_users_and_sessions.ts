@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Accounts and their sessions (cookbook recipe 3).
+ * Accounts and their sessions.
  *
  * Emails keep the case they were typed in but are unique case-insensitively
  * (a unique index on lower(email); lookups use the same expression).

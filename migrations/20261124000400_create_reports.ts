@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Generated reports (cookbook recipe 5). A row is written with its generation job in
+ * Generated reports. A row is written with its generation job in
  * one transaction, then moves pending → processing → ready | failed as the job runs.
  *
  * `email_sent_at` is the once-only mark of the "your report is ready" email: it is

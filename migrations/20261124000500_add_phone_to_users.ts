@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Why: users can leave a phone number (cookbook recipe 6). Nullable, so existing rows
+ * Why: users can leave a phone number. Nullable, so existing rows
  * need nothing and adding the column is instant; the CHECK holds the same rule as the
  * API's schema (`+` and 7–15 digits, E.164), so no other writer can store what the API
  * would refuse. (The table is small: on a large one, add the CHECK `NOT VALID` and

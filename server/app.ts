@@ -1,42 +1,52 @@
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createKnex } from './db/knex.ts';
-import { EventBus } from './events/bus.ts';
-import { buildHttpServer } from './http.ts';
+import { EventBus, type EnvelopeOf } from './events/bus.ts';
+import type { EventName } from './events/catalog.ts';
+import { plainRoutePaths, type PlainRoute } from './http/plain-route.ts';
+import { buildHttpServer } from './http/server.ts';
 import { AfterResponseRunner } from './jobs/after-response.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { readQueueStats } from './jobs/queue-stats.ts';
 import { registerPoolMetrics, registerQueueMetrics, type PoolLike } from './observability/metrics.ts';
 import { WorkerRecovery } from './jobs/recovery.ts';
-import { tasks } from './jobs/tasks.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
-import { FixedWindowLimiter } from './lib/rate-limiter.ts';
-import { AnalyticsService } from './modules/analytics/analytics.service.ts';
-import { subscribeAnalytics } from './modules/analytics/analytics.subscribers.ts';
-import { AuthService } from './modules/auth/auth.service.ts';
-import { RoleService } from './modules/auth/role.service.ts';
-import { SessionService } from './modules/auth/session.service.ts';
-import { createMailer, type Mailer } from './modules/notifications/mailer.ts';
-import { subscribeNotifications } from './modules/notifications/notifications.subscribers.ts';
-import { ProductService } from './modules/products/product.service.ts';
-import { ReportService } from './modules/reports/report.service.ts';
-import { LocalDiskStorage, type ReportStorage } from './modules/reports/report.storage.ts';
-import { abandonedReport, generateReport, reportJobKey } from './modules/reports/report.tasks.ts';
-import { UserService } from './modules/users/user.service.ts';
+import {
+  buildRootRouter,
+  buildServices,
+  eventCatalog,
+  moduleParts,
+  permissionCatalog,
+  type AllEvents,
+  type AllServices,
+  type RootRouter,
+  type UnmetNeeds,
+} from './lib/module.ts';
+import type { Permission } from './trpc/access.ts';
+import { createContextFactory, type CreateContext } from './trpc/context.ts';
+import { requestAuthenticator } from './modules/auth/auth.request.ts';
+import { modules } from './modules/index.ts';
+import type { Mailer } from './modules/notifications/mailer.ts';
+import type { ReportStorage } from './modules/reports/report.storage.ts';
 
-/** Every service, built once here and handed to procedures through the context. */
-export interface Services {
-  products: ProductService;
-  users: UserService;
-  roles: RoleService;
-  sessions: SessionService;
-  auth: AuthService;
-  analytics: AnalyticsService;
-  reports: ReportService;
-}
+type Modules = typeof modules;
+
+/** The app's event catalog: every module's events (server/modules/index.ts). */
+export type AppEvents = AllEvents<Modules>;
+
+/** A known event name of the app, e.g. `'user.created'`. */
+export type AppEventName = EventName<AppEvents>;
+
+/** What a subscriber of the app's event `N` receives. */
+export type AppEventEnvelope<N extends AppEventName> = EnvelopeOf<AppEvents, N>;
+
+/** Every service of every module, by name (what `app.services` holds). */
+export type Services = AllServices<Modules>;
+
+/** The root router (each module's under its name); the typed client is built from its type. */
+export type AppRouter = RootRouter<Modules>;
 
 /** Parts tests replace: a store that fails on demand, a mailer that counts. */
 export interface AppOverrides {
@@ -46,44 +56,38 @@ export interface AppOverrides {
   mailer?: Mailer;
 }
 
-/** Builds every service on one database; publishers get the event bus, enqueuers the job queue. */
-function createServices(deps: { config: Config; db: Knex; events: EventBus; jobs: JobQueue; mailer: Mailer; overrides: AppOverrides }): Services {
-  const { config, db, events, jobs } = deps;
-  const roles = new RoleService({ db });
-  const sessions = new SessionService({ db });
-  const users = new UserService({ db, roles, sessions, events });
-  const signInLimiter = new FixedWindowLimiter({ limit: config.signInLimitPerMinute, windowMs: 60_000 });
-  const products = new ProductService({ db, events });
-  const reports = new ReportService({
-    db,
-    products,
-    users,
-    storage: deps.overrides.reportStorage ?? new LocalDiskStorage(path.join(config.dataDir, 'reports')),
-    mailer: deps.mailer,
-    enqueue: async (trx, reportId) => {
-      await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
-    },
-    apiBaseUrl: `${config.publicUrl ?? `http://localhost:${config.port}`}/api/v1`,
-  });
-  return {
-    products,
-    users,
-    roles,
-    sessions,
-    auth: new AuthService({ users, roles, sessions, signInLimiter }),
-    analytics: new AnalyticsService({ db }),
-    reports,
-  };
+/** What every module's services, router and tasks may take besides other modules' services. */
+export interface Platform {
+  config: Config;
+  logger: Logger;
+  db: Knex;
+  /** Domain events: publish inside a transaction. */
+  events: EventBus<AppEvents>;
+  /** Background jobs: `jobs.add(trx, job, payload)`. */
+  jobs: JobQueue;
+  /** Every permission of every module. */
+  permissions: readonly Permission[];
+  overrides: AppOverrides;
 }
+
+// Compile-time check: every module's declared needs are met by the platform and the
+// modules' services. On failure the error names the module, the part and what is missing.
+const needsMet: [UnmetNeeds<Modules, Platform>] extends [never] ? true : UnmetNeeds<Modules, Platform> = true;
+void needsMet;
+
+/** The app's permission catalog: every module's permissions, in module-list order. */
+export const PERMISSIONS: readonly Permission[] = permissionCatalog(modules);
 
 /** The services with the event bus and job queue they publish to, every subscriber and task registered. */
 export interface Core {
   services: Services;
-  /** Domain events: publish inside a transaction; subscribers are registered below. */
-  events: EventBus;
-  /** Background tasks: `jobs.add(trx, task, payload)`. */
+  events: EventBus<AppEvents>;
   jobs: JobQueue;
-  mailer: Mailer;
+  router: AppRouter;
+  /** The modules' plain REST routes (binary downloads). */
+  routes: PlainRoute[];
+  /** Runs every module's close hook (the mailer's, for one). */
+  closeModules(): Promise<void>;
 }
 
 /**
@@ -94,17 +98,39 @@ export interface Core {
 export function createCore(deps: { config: Config; db: Knex; logger: Logger; overrides?: AppOverrides }): Core {
   const { config, db, logger } = deps;
   const jobs = new JobQueue({ logger });
-  const events = new EventBus({ db, jobs });
-  const mailer = deps.overrides?.mailer ?? createMailer(config.mail, logger);
-  const services = createServices({ config, db, events, jobs, mailer, overrides: deps.overrides ?? {} });
-
+  const events = new EventBus({ db, jobs, catalog: eventCatalog(modules) });
+  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, overrides: deps.overrides ?? {} };
+  const services = buildServices(modules, platform);
+  const all = { ...platform, ...services };
+  const parts = moduleParts(modules, all);
   // Subscribers live in their modules; publishers never import them. This is the only
   // place the two meet.
-  subscribeNotifications(events, { mailer });
-  subscribeAnalytics(events, { analytics: services.analytics });
-  for (const task of tasks) jobs.define(task);
+  for (const s of parts.subscribers) events.add(s);
+  for (const task of parts.tasks) jobs.define(task);
+  return { services, events, jobs, router: buildRootRouter(modules, all), routes: parts.routes, closeModules: parts.close };
+}
 
-  return { services, events, jobs, mailer };
+/**
+ * The router and plain routes with no app behind them, for describing the API
+ * (`npm run openapi`): building them only names the services, so each is a stand-in
+ * that refuses to be used.
+ */
+export function describeApi(): { router: AppRouter; paths: Record<string, Record<string, unknown>> } {
+  const unavailable = new Proxy(
+    {},
+    {
+      get: (_t, name) =>
+        new Proxy(() => {}, {
+          get: () => {
+            throw new Error(`${String(name)} is not available while describing the API`);
+          },
+          apply: () => {
+            throw new Error(`${String(name)} is not available while describing the API`);
+          },
+        }),
+    },
+  );
+  return { router: buildRootRouter(modules, unavailable), paths: plainRoutePaths(moduleParts(modules, unavailable).routes) };
 }
 
 /** What the composition root hands out. */
@@ -114,6 +140,8 @@ export interface AppDeps extends Core {
   db: Knex;
   /** Runs the tasks procedures hand to `ctx.afterResponse`. */
   afterResponse: AfterResponseRunner;
+  /** Builds a request's context, as both doors and the plain routes do. */
+  createContext: CreateContext;
 }
 
 export interface App extends AppDeps {
@@ -130,21 +158,25 @@ export interface App extends AppDeps {
   close(): Promise<void>;
 }
 
-/** The composition root: one place that wires config → database → services → events → HTTP and worker. */
+/** The composition root: one place that wires config → database → modules → events → HTTP and worker. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string; overrides?: AppOverrides }): Promise<App> {
   const { config, logger } = opts;
   const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
   const core = createCore({ config, db, logger, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
-  const deps: AppDeps = { config, logger, db, ...core, afterResponse: new AfterResponseRunner() };
-  const http = await buildHttpServer(deps);
+  const afterResponse = new AfterResponseRunner();
+  const createContext = createContextFactory({
+    authenticate: requestAuthenticator({ auth: core.services.auth, publicUrl: config.publicUrl }),
+    isProduction: config.isProduction,
+    afterResponse,
+  });
+  const deps: AppDeps = { config, logger, db, ...core, afterResponse, createContext };
+  const http = await buildHttpServer({ config, logger, db, router: core.router, routes: core.routes, createContext });
   // Releases the jobs of worker processes that died without shutting down (see recovery.ts).
   const recovery = new WorkerRecovery({
     db,
     logger,
     recoverAfterMs: config.worker.recoverAfterMs,
-    onAbandoned: async (job) => {
-      if (job.task === generateReport.name) await abandonedReport(deps, job);
-    },
+    onAbandoned: (job) => core.jobs.abandoned(job),
   });
   const unregisterMetrics = [
     registerPoolMetrics(() => (db.client as { pool?: PoolLike }).pool),
@@ -158,7 +190,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
     startWorker() {
       worker ??= startWorker({
         databaseUrl: opts.databaseUrl,
-        taskList: deps.jobs.taskList(deps),
+        taskList: deps.jobs.taskList(),
         concurrency: config.worker.concurrency,
         pollIntervalMs: config.worker.pollIntervalMs,
         // Halfway to the shutdown deadline, running jobs are asked to stop, so they can
@@ -178,7 +210,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
         // After-response tasks of the last requests may still use the pool.
         const stuck = await deps.afterResponse.drain();
         if (stuck) logger.warn({ stuck }, 'after-response tasks still running at shutdown; abandoning them');
-        deps.mailer.close();
+        await core.closeModules();
         for (const unregister of unregisterMetrics) unregister();
         await db.destroy();
       })();

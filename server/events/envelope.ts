@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { eventCatalog, type EventName, type EventPayload } from './catalog.ts';
 
 /** Who caused an event, when a signed-in user did. */
 export interface EventActor {
@@ -10,7 +9,7 @@ export interface EventActor {
  * What every subscriber receives: the payload wrapped with the event's identity.
  * `id` is the idempotency key: a subscriber handles each event id at most once.
  */
-export interface EventEnvelope<N extends EventName = EventName> {
+export interface EventEnvelope<N extends string = string, P = unknown> {
   /** A uuid, unique per published event. */
   id: string;
   name: N;
@@ -18,18 +17,18 @@ export interface EventEnvelope<N extends EventName = EventName> {
   occurredAt: string;
   /** The acting user, or null for system and anonymous actions. */
   actor: EventActor | null;
-  payload: EventPayload<N>;
+  payload: P;
 }
 
 const ActorSchema = z.object({ userId: z.string().min(1) });
 
 /** The schema of a whole envelope of one event, for checking a delivery before handling it. */
-export function envelopeSchema<N extends EventName>(name: N) {
+export function envelopeSchema(name: string, payload: z.ZodObject) {
   return z.object({
     id: z.uuid(),
     name: z.literal(name),
     occurredAt: z.iso.datetime({ offset: true }),
     actor: ActorSchema.nullable(),
-    payload: eventCatalog[name],
+    payload,
   });
 }

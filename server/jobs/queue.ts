@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { jobDuration, jobOutcomes } from '../observability/metrics.ts';
 import { activeTraceIds, currentTraceCarrier, isTracing, withJobSpan, type TraceCarrier } from '../observability/tracing.ts';
-import type { AnyTaskDefinition, TaskContext, TaskDeps } from './task.ts';
+import type { RecoveredJob } from './recovery.ts';
+import type { AnyTaskDefinition, JobDefinition, TaskContext } from './task.ts';
 
 /** Event deliveries are labelled by task identifier too (`event:<name>:<subscriber>`): bounded by the code, not by data. */
 const metricTask = (identifier: string) => identifier;
@@ -33,6 +34,7 @@ interface RegisteredTask {
   /** The span a run is traced as (default: the identifier). */
   spanName?: string;
   run(payload: unknown, ctx: TaskContext): Promise<void>;
+  onAbandoned?(job: RecoveredJob): Promise<void>;
 }
 
 /**
@@ -69,10 +71,11 @@ export class JobQueue {
 
   constructor(private readonly deps: { logger: Logger }) {}
 
-  /** Registers a typed task (see `defineTask` and `server/jobs/tasks.ts`). */
+  /** Registers a typed task (see `defineJob`; modules list theirs in their manifest). */
   define(task: AnyTaskDefinition): void {
     this.register(task.name, {
       maxAttempts: task.maxAttempts,
+      ...(task.onAbandoned ? { onAbandoned: (job: RecoveredJob) => task.onAbandoned!(job) } : {}),
       run: async (payload, ctx) => {
         const parsed = task.payload.safeParse(payload);
         if (!parsed.success) throw new JobPayloadError(task.name, parsed.error.issues);
@@ -106,8 +109,8 @@ export class JobQueue {
    * against the task's schema here, so a bad one fails the request, not the worker.
    * Returns the job id.
    */
-  async add<T extends AnyTaskDefinition>(db: Knex, task: T, payload: z.input<T['payload']>, options: AddJobOptions = {}): Promise<string> {
-    if (!this.#tasks.has(task.name)) throw new Error(`Task ${task.name} is not registered: list it in server/jobs/tasks.ts`);
+  async add<T extends JobDefinition>(db: Knex, task: T, payload: z.input<T['payload']>, options: AddJobOptions = {}): Promise<string> {
+    if (!this.#tasks.has(task.name)) throw new Error(`Task ${task.name} is not registered: list it in its module's manifest (tasks)`);
     const parsed = task.payload.safeParse(payload);
     if (!parsed.success) throw new JobPayloadError(task.name, parsed.error.issues);
     const [id] = await this.enqueue(db, [{ ...options, identifier: task.name, payload: parsed.data, maxAttempts: options.maxAttempts ?? task.maxAttempts }]);
@@ -147,10 +150,18 @@ export class JobQueue {
   }
 
   /**
-   * graphile-worker's task list, each task bound to the app's dependencies. Seals
-   * the registry: a task registered later could never run in this process.
+   * Settles a job a dead worker took with it on its last attempt, through its task's
+   * `onAbandoned` (crashed-worker recovery calls this).
    */
-  taskList(deps: TaskDeps): TaskList {
+  async abandoned(job: RecoveredJob): Promise<void> {
+    await this.#tasks.get(job.task)?.onAbandoned?.(job);
+  }
+
+  /**
+   * graphile-worker's task list. Seals the registry: a task registered later could
+   * never run in this process.
+   */
+  taskList(): TaskList {
     this.#sealed = true;
     const list: TaskList = {};
     for (const [identifier, task] of this.#tasks) {
@@ -168,7 +179,7 @@ export class JobQueue {
           const log = this.deps.logger.child({ task: identifier, jobId: job.id, attempt: job.attempts, ...ids });
           const started = performance.now();
           try {
-            await task.run(payload, { deps, log, job: { id: job.id, attempt: job.attempts, maxAttempts: job.max_attempts, signal: helpers.abortSignal } });
+            await task.run(payload, { log, job: { id: job.id, attempt: job.attempts, maxAttempts: job.max_attempts, signal: helpers.abortSignal } });
             jobOutcomes.inc({ task: metricTask(identifier), outcome: 'completed' });
           } catch (error) {
             jobOutcomes.inc({ task: metricTask(identifier), outcome: job.attempts >= job.max_attempts ? 'failed' : 'retried' });

@@ -2,13 +2,12 @@ import { getTRPCErrorFromUnknown, initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { AppError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
-import type { Permission } from '../modules/auth/permissions.ts';
+import type { Access } from './access.ts';
 import { doorOf } from '../observability/http-hooks.ts';
 import { observeProcedure } from '../observability/procedure-calls.ts';
 import type { Context } from './context.ts';
 
-/** Who may call a procedure. Every procedure states one (see procedures.ts). */
-export type Access = { kind: 'public' } | { kind: 'signed-in' } | { kind: 'permission'; permission: Permission };
+export type { Access } from './access.ts';
 
 /** Procedure metadata: the REST route (trpc-to-openapi) and the access rule. */
 export type Meta = OpenApiMeta & {

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
-import type { Permission } from '../modules/auth/permissions.ts';
-import { baseProcedure, middleware, type Access } from './init.ts';
+import type { Access, Permission } from './access.ts';
+import { baseProcedure, middleware } from './init.ts';
 
 /**
  * Procedure builders, one per kind of access. A procedure is built from exactly

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listProcedures, type ProcedureInfo } from '../../server/http/procedure-meta.ts';
-import { PERMISSIONS } from '../../server/modules/auth/permissions.ts';
-import { appRouter } from '../../server/router.ts';
+import { describeApi, PERMISSIONS } from '../../server/app.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeRole } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -13,7 +12,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
  * through fails here, so a new procedure cannot ship unprotected by accident.
  */
 let t: TestApp;
-const procedures = listProcedures(appRouter);
+const procedures = listProcedures(describeApi().router);
 const SOME_ID = '00000000-0000-4000-8000-000000000000';
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PERMISSIONS } from '../../server/modules/auth/permissions.ts';
+import { PERMISSIONS } from '../../server/app.ts';
 import { bearer, signedInUser, signIn } from '../helpers/auth.ts';
 import { DEFAULT_PASSWORD, makeProduct, makeRole, makeUser } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';

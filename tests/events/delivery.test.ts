@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../../server/events/envelope.ts';
+import type { AppEventEnvelope } from '../../server/app.ts';
 import { deliveryTask } from '../../server/events/bus.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { fastForwardRetries, queuedJobs, waitFor, waitForIdleQueue } from '../helpers/jobs.ts';
@@ -14,7 +14,7 @@ let admin: { id: string; headers: Record<string, string> };
 /** Calls of the test subscribers, by event id. */
 const flakyCalls = new Map<string, number>();
 const flakyHandled = new Map<string, number>();
-const recorded: EventEnvelope<'product.archived'>[] = [];
+const recorded: AppEventEnvelope<'product.archived'>[] = [];
 
 beforeAll(async () => {
   t = await startTestApp();

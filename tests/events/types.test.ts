@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import type { EventBus } from '../../server/events/bus.ts';
-import type { EventEnvelope } from '../../server/events/envelope.ts';
+import type { AppEventEnvelope, AppEvents } from '../../server/app.ts';
 import { defineTask } from '../../server/jobs/task.ts';
 import type { JobQueue } from '../../server/jobs/queue.ts';
 import { queuedJobs } from '../helpers/jobs.ts';
@@ -14,7 +14,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
  * `npm run typecheck` and CI) checks it, and each `@ts-expect-error` fails the build
  * the day the line below it starts to compile.
  */
-export function typeContract(bus: EventBus, jobs: JobQueue, trx: Knex.Transaction, db: Knex): void {
+export function typeContract(bus: EventBus<AppEvents>, jobs: JobQueue, trx: Knex.Transaction, db: Knex): void {
   const productId = randomUUID();
 
   void bus.publish(trx, 'product.archived', { productId });
@@ -34,7 +34,7 @@ export function typeContract(bus: EventBus, jobs: JobQueue, trx: Knex.Transactio
   // @ts-expect-error subscribing to an unknown event does not compile
   bus.subscribe('user.craeted', 'test.x', async () => {});
   bus.subscribe('user.created', 'test.typed', async (event) => {
-    expectTypeOf(event).toEqualTypeOf<EventEnvelope<'user.created'>>();
+    expectTypeOf(event).toEqualTypeOf<AppEventEnvelope<'user.created'>>();
     expectTypeOf(event.payload).toEqualTypeOf<{ userId: string; email: string; name: string }>();
     // @ts-expect-error the handler sees only its own event's payload
     void event.payload.productId;

@@ -1,4 +1,4 @@
-import { SESSION_COOKIE } from '../../server/modules/auth/session-cookie.ts';
+import { SESSION_COOKIE } from '../../server/modules/auth/session.cookie.ts';
 import { makeUser, type MadeUser } from './factories.ts';
 import type { TestApp } from './test-app.ts';
 

@@ -84,7 +84,7 @@ beforeAll(async () => {
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
   runner = new AfterResponseRunner();
   fastify = Fastify({ loggerInstance: logger as FastifyBaseLogger });
-  const createContext = createContextFactory({ services: {} as never, config: loadConfig({ NODE_ENV: 'test' }), afterResponse: runner });
+  const createContext = createContextFactory({ authenticate: async () => ({ actor: null, rejection: null }), isProduction: loadConfig({ NODE_ENV: 'test' }).isProduction, afterResponse: runner });
   await registerTrpcDoor(fastify, { router: testRouter, prefix: '/trpc', createContext, onError: () => {} });
   registerRestDoor(fastify, { router: testRouter, prefix: '/api', createContext, isProduction: false });
   url = await fastify.listen({ port: 0, host: '127.0.0.1' });

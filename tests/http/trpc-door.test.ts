@@ -2,8 +2,6 @@ import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRouter } from '../../server/router.ts';
-import { createContextFactory } from '../../server/trpc/context.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeProduct } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -22,7 +20,7 @@ beforeAll(async () => {
   asAdmin = bearer((await signedInUser(t, { roles: ['admin'] })).token);
   official = Fastify();
   await official.register(fastifyCookie);
-  await official.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions: { router: appRouter, createContext: createContextFactory(t.app) } });
+  await official.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions: { router: t.app.router, createContext: t.app.createContext } });
   officialUrl = await official.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {

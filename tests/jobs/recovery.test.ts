@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerRecovery, type RecoveredJob } from '../../server/jobs/recovery.ts';
 import { Report } from '../../server/modules/reports/report.model.ts';
-import { abandonedReport, reportJobKey } from '../../server/modules/reports/report.tasks.ts';
+import { reportJobKey } from '../../server/modules/reports/report.tasks.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeReport } from '../helpers/reports.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -24,7 +24,7 @@ beforeAll(async () => {
     recoverAfterMs: 60_000,
     onAbandoned: async (job) => {
       abandoned.push(job);
-      await abandonedReport(t.app, job);
+      await t.app.jobs.abandoned(job);
     },
   });
 });
@@ -95,7 +95,7 @@ describe('crashed worker recovery (the sweep)', () => {
   it('settling an abandoned report never touches one that already finished', async () => {
     const { user } = await signedInUser(t);
     const ready = await makeReport(t.app.db, user.id, { status: 'ready' });
-    await abandonedReport(t.app, { key: reportJobKey(ready.id), attempts: 3 });
+    await t.app.jobs.abandoned({ id: '1', task: 'report.generate', key: reportJobKey(ready.id), attempts: 3, maxAttempts: 3, retried: false });
     expect((await Report.query(t.app.db).findById(ready.id))!.status).toBe('ready');
   });
 });

@@ -9,8 +9,8 @@ const square = defineTask({
   name: 'test.square',
   payload: z.object({ n: z.number().int() }),
   maxAttempts: 3,
-  async run({ n }, { job, deps }) {
-    const { rows } = await deps.db.raw('SELECT ?::int * ?::int AS sq', [n, n]);
+  async run({ n }, { job }) {
+    const { rows } = await t.app.db.raw('SELECT ?::int * ?::int AS sq', [n, n]);
     seen.push({ n: rows[0].sq, attempt: job.attempt, maxAttempts: job.maxAttempts });
   },
 });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../../server/events/envelope.ts';
+import type { AppEventEnvelope } from '../../server/app.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { DEFAULT_PASSWORD } from '../helpers/factories.ts';
 import { waitFor, waitForIdleQueue } from '../helpers/jobs.ts';
@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 const run = promisify(execFile);
 
 let t: TestApp;
-const deactivations: EventEnvelope<'user.deactivated'>[] = [];
+const deactivations: AppEventEnvelope<'user.deactivated'>[] = [];
 
 beforeAll(async () => {
   t = await startTestApp();

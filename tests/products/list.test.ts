@@ -10,7 +10,7 @@ afterAll(() => t.close());
 
 const names = (body: { items: { name: string }[] }) => body.items.map((p) => p.name);
 
-describe('GET /api/v1/products (recipe 2)', () => {
+describe('GET /api/v1/products', () => {
   it('defaults to page 1, size 20, newest first, and reports total and pages', async () => {
     const base = Date.parse('2026-01-01T00:00:00Z');
     for (let i = 0; i < 25; i++) await makeProduct(t.app.db, { name: `paged ${String(i).padStart(2, '0')}`, createdAt: new Date(base + i * 1000) });

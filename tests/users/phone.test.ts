@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
-/** Cookbook recipe 6 from the outside: users.phone through both doors. */
+/** users.phone from the outside, through both doors. */
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();

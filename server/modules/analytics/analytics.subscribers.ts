@@ -1,4 +1,6 @@
-import type { EventBus } from '../../events/bus.ts';
+import { subscriber } from '../../events/bus.ts';
+import { productEvents } from '../products/product.events.ts';
+import { userEvents } from '../users/user.events.ts';
 import type { AnalyticsService } from './analytics.service.ts';
 
 /**
@@ -6,14 +8,12 @@ import type { AnalyticsService } from './analytics.service.ts';
  * the delivery's transaction, so the row and the "handled" mark commit together and
  * a repeated delivery never records a second row.
  */
-export function subscribeAnalytics(events: EventBus, deps: { analytics: AnalyticsService }): void {
-  const { analytics } = deps;
-
-  events.subscribe('user.created', 'analytics.signup', async (event, { trx }) => {
+export const analyticsSubscribers = ({ analytics }: { analytics: AnalyticsService }) => [
+  subscriber(userEvents, 'user.created', 'analytics.signup', async (event, { trx }) => {
     await analytics.track(trx, { name: 'user.signed_up', userId: event.payload.userId, occurredAt: event.occurredAt, eventId: event.id });
-  });
+  }),
 
-  events.subscribe('product.created', 'analytics.product-created', async (event, { trx }) => {
+  subscriber(productEvents, 'product.created', 'analytics.product-created', async (event, { trx }) => {
     await analytics.track(trx, {
       name: 'product.created',
       userId: event.actor?.userId ?? null,
@@ -21,9 +21,9 @@ export function subscribeAnalytics(events: EventBus, deps: { analytics: Analytic
       occurredAt: event.occurredAt,
       eventId: event.id,
     });
-  });
+  }),
 
-  events.subscribe('product.archived', 'analytics.product-archived', async (event, { trx }) => {
+  subscriber(productEvents, 'product.archived', 'analytics.product-archived', async (event, { trx }) => {
     await analytics.track(trx, {
       name: 'product.archived',
       userId: event.actor?.userId ?? null,
@@ -31,5 +31,5 @@ export function subscribeAnalytics(events: EventBus, deps: { analytics: Analytic
       occurredAt: event.occurredAt,
       eventId: event.id,
     });
-  });
-}
+  }),
+];

@@ -1,7 +1,7 @@
 import { RateLimitedError, UnauthorizedError } from '../../errors.ts';
 import type { FixedWindowLimiter } from '../../lib/rate-limiter.ts';
 import type { UserService } from '../users/user.service.ts';
-import type { Actor } from './actor.ts';
+import type { Actor } from '../../trpc/access.ts';
 import type { SignInInput, SignInResult } from './auth.schemas.ts';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.ts';
 import type { RoleService } from './role.service.ts';

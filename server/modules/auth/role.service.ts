@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ValidationError } from '../../errors.ts';
-import { isPermission, type Permission } from './permissions.ts';
+import type { Permission } from '../../trpc/access.ts';
 import { Role, RolePermission, UserRole } from './role.model.ts';
 
 /** The role every new user gets. */
@@ -8,10 +8,15 @@ export const DEFAULT_ROLE = 'member';
 
 /**
  * Who holds which role, and what each role may do. Roles and their permissions are
- * data (seeded by migrations); the permission names are the catalog in permissions.ts.
+ * data (seeded by migrations); the permission names are the app's catalog (every
+ * module's manifest `permissions`).
  */
 export class RoleService {
-  constructor(private readonly deps: { db: Knex }) {}
+  readonly #known: ReadonlySet<string>;
+
+  constructor(private readonly deps: { db: Knex; permissions: readonly Permission[] }) {
+    this.#known = new Set(deps.permissions);
+  }
 
   /** Gives a user these roles (on top of any they have), in the caller's transaction. */
   async assign(db: Knex, userId: string, roleNames: readonly string[]): Promise<void> {
@@ -48,7 +53,7 @@ export class RoleService {
     const rows = await RolePermission.query(this.deps.db)
       .distinct('permission')
       .whereIn('roleId', UserRole.query().select('roleId').where({ userId }));
-    return new Set(rows.map((r) => r.permission).filter(isPermission));
+    return new Set(rows.map((r) => r.permission).filter((p): p is Permission => this.#known.has(p)));
   }
 
   /** Every role name that exists, sorted. */

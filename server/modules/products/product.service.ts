@@ -1,17 +1,18 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../errors.ts';
-import type { EventBus } from '../../events/bus.ts';
+import type { EventPublisher } from '../../events/bus.ts';
 import type { EventActor } from '../../events/envelope.ts';
+import type { ProductEvents } from './product.events.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import { Product } from './product.model.ts';
 import type { CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
 
 /**
- * Products: recipe 1 (CRUD) and recipe 2 (the filtered list). Creating and archiving
+ * Products: CRUD and the filtered list. Creating and archiving
  * publish `product.created` / `product.archived` in the same transaction as the write.
  */
 export class ProductService {
-  constructor(private readonly deps: { db: Knex; events: EventBus }) {}
+  constructor(private readonly deps: { db: Knex; events: EventPublisher<ProductEvents> }) {}
 
   /** `actor` (who did it) travels in the event's envelope. */
   async create(input: CreateProductInput, actor?: EventActor): Promise<ProductDto> {

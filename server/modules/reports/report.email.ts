@@ -1,4 +1,4 @@
-import { escapeHtml, layoutMail, type RenderedMail } from '../notifications/mail-layout.ts';
+import { escapeHtml, layoutMail, type RenderedMail } from '../notifications/mail.layout.ts';
 
 /** The "your report is ready" mail: subject, plain text and HTML, with the download link. */
 export function renderReadyEmail(input: { name: string; fileUrl: string; size: number }): RenderedMail {

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorHeaders, HTTP_STATUS, INPUT_VALIDATION_MESSAGE, toErrorBody, toTRPCError, UnauthorizedError, ValidationError } from '../../errors.ts';
-import type { Context } from '../../trpc/context.ts';
+import type { PlainRoute } from '../../http/plain-route.ts';
 import { ReportIdInput } from './report.schemas.ts';
+import type { ReportService } from './report.service.ts';
 
 /** The download route, relative to the REST prefix, as the OpenAPI document spells it. */
 export const REPORT_FILE_PATH = '/reports/{id}/file';
@@ -15,10 +15,11 @@ export const REPORT_FILE_PATH = '/reports/{id}/file';
  * service, so the owner-or-`reports:read-all` rule and its 404 are the ones
  * `reports.get` applies.
  */
-export function registerReportFileRoute(
-  fastify: FastifyInstance,
-  opts: { prefix: string; createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>; isProduction: boolean },
-): void {
+export const reportFileRoute = ({ reports }: { reports: ReportService }): PlainRoute => ({
+  method: 'GET',
+  path: REPORT_FILE_PATH,
+  operation: reportFileOperation.get,
+  register: (fastify, opts) => {
   fastify.get(opts.prefix + REPORT_FILE_PATH.replace('{id}', ':id'), async (request, reply) => {
     try {
       const ctx = await opts.createContext({ req: request, res: reply });
@@ -30,7 +31,7 @@ export function registerReportFileRoute(
           parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message, code: i.code })),
         );
       }
-      const file = await ctx.services.reports.openFile(parsed.data.id, ctx.actor);
+      const file = await reports.openFile(parsed.data.id, ctx.actor);
       return reply
         .header('content-type', 'application/pdf')
         .header('content-length', file.size)
@@ -45,7 +46,8 @@ export function registerReportFileRoute(
       return reply.code(HTTP_STATUS[body.code]).headers(errorHeaders(error)).send(body);
     }
   });
-}
+  },
+});
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 

@@ -1,5 +1,6 @@
 import { router } from '../../trpc/init.ts';
 import { authedProcedure } from '../../trpc/procedures.ts';
+import type { ReportService } from './report.service.ts';
 import { GenerateReportInput, ListReportsInput, ReportAcceptedSchema, ReportIdInput, ReportPageSchema, ReportSchema } from './report.schemas.ts';
 
 const tags = ['reports'];
@@ -9,25 +10,26 @@ const tags = ['reports'];
  * route, `GET /api/v1/reports/{id}/file` (report.file-route.ts): binary does not fit a
  * JSON procedure.
  */
-export const reportRouter = router({
-  generate: authedProcedure
-    .meta({
-      openapi: { method: 'POST', path: '/reports', tags, summary: 'Queue a report; it is generated in the background and emailed when ready' },
-      successStatus: 202,
-    })
-    .input(GenerateReportInput)
-    .output(ReportAcceptedSchema)
-    .mutation(({ ctx, input }) => ctx.services.reports.generate(ctx.actor, input)),
+export const reportRouter = ({ reports }: { reports: ReportService }) =>
+  router({
+    generate: authedProcedure
+      .meta({
+        openapi: { method: 'POST', path: '/reports', tags, summary: 'Queue a report; it is generated in the background and emailed when ready' },
+        successStatus: 202,
+      })
+      .input(GenerateReportInput)
+      .output(ReportAcceptedSchema)
+      .mutation(({ ctx, input }) => reports.generate(ctx.actor, input)),
 
-  get: authedProcedure
-    .meta({ openapi: { method: 'GET', path: '/reports/{id}', tags, summary: "A report's status, progress and file details (yours, or any with reports:read-all)", errorResponses: [404] } })
-    .input(ReportIdInput)
-    .output(ReportSchema)
-    .query(({ ctx, input }) => ctx.services.reports.get(input.id, ctx.actor)),
+    get: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/reports/{id}', tags, summary: "A report's status, progress and file details (yours, or any with reports:read-all)", errorResponses: [404] } })
+      .input(ReportIdInput)
+      .output(ReportSchema)
+      .query(({ ctx, input }) => reports.get(input.id, ctx.actor)),
 
-  list: authedProcedure
-    .meta({ openapi: { method: 'GET', path: '/reports', tags, summary: 'Your reports, newest first' } })
-    .input(ListReportsInput)
-    .output(ReportPageSchema)
-    .query(({ ctx, input }) => ctx.services.reports.list(ctx.actor, input)),
-});
+    list: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/reports', tags, summary: 'Your reports, newest first' } })
+      .input(ListReportsInput)
+      .output(ReportPageSchema)
+      .query(({ ctx, input }) => reports.list(ctx.actor, input)),
+  });

@@ -2,12 +2,13 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { fetchPage } from '../../lib/pagination.ts';
-import type { Actor } from '../auth/actor.ts';
+import type { Actor } from '../../trpc/access.ts';
 import type { ProductService } from '../products/product.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import { Report } from './report.model.ts';
 import { renderReadyEmail } from './report.email.ts';
 import { renderProductCatalog } from './report.pdf.ts';
+import { reportPermissions } from './report.permissions.ts';
 import type { GenerateReportInput, ListReportsInput, ReportAcceptedDto, ReportDto, ReportPage } from './report.schemas.ts';
 import { StorageUnavailableError, type ReportStorage, type StoredFile } from './report.storage.ts';
 
@@ -43,7 +44,7 @@ const PROGRESS_STEP = 5;
 export const reportFilePath = (id: string) => `/reports/${id}/file`;
 
 /**
- * Reports (cookbook recipe 5): a request writes the report row and its job in one
+ * Reports: a request writes the report row and its job in one
  * transaction and answers 202 at once; the job (`run`) renders the PDF into storage,
  * makes the report ready and emails the owner, retried on transient failures.
  *
@@ -226,7 +227,7 @@ export class ReportService {
 
   private async findVisible(id: string, actor: Actor): Promise<Report> {
     const report = await Report.query(this.deps.db).findById(id);
-    if (!report || (report.ownerId !== actor.userId && !actor.permissions.has('reports:read-all'))) throw new NotFoundError('Report', id);
+    if (!report || (report.ownerId !== actor.userId && !actor.permissions.has(reportPermissions.readAll))) throw new NotFoundError('Report', id);
     return report;
   }
 }

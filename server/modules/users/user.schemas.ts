@@ -2,7 +2,6 @@ import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 import { searchTermSchema } from '../../lib/text-search.ts';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
-import { PERMISSIONS } from '../auth/permissions.ts';
 
 export const Email = z
   .string()
@@ -58,9 +57,11 @@ export const UserSchema = z
   })
   .meta({ id: 'User' });
 
-export const CurrentUserSchema = UserSchema.extend({
-  permissions: z.array(z.enum(PERMISSIONS)).meta({ description: 'Everything this user may do, through all roles, sorted' }),
-}).meta({ id: 'CurrentUser' });
+/** The signed-in user's view of itself; `permissions` enumerates the app's permission catalog. */
+export const currentUserSchema = (permissions: readonly string[]) =>
+  UserSchema.extend({
+    permissions: z.array(z.enum(permissions as [string, ...string[]])).meta({ description: 'Everything this user may do, through all roles, sorted' }),
+  }).meta({ id: 'CurrentUser' });
 
 export const UserPageSchema = listPageSchema(UserSchema, 'UserPage', 'users');
 
@@ -69,5 +70,5 @@ export type ListUsersInput = z.output<typeof ListUsersInput>;
 export type SetRolesInput = z.output<typeof SetRolesInput>;
 export type UpdateMeInput = z.output<typeof UpdateMeInput>;
 export type UserDto = z.output<typeof UserSchema>;
-export type CurrentUserDto = z.output<typeof CurrentUserSchema>;
+export type CurrentUserDto = z.output<ReturnType<typeof currentUserSchema>>;
 export type UserPage = z.output<typeof UserPageSchema>;

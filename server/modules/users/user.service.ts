@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { UniqueViolationError } from 'objection';
 import { ConflictError, NotFoundError } from '../../errors.ts';
-import type { EventBus } from '../../events/bus.ts';
+import type { EventPublisher } from '../../events/bus.ts';
 import { fetchPage } from '../../lib/pagination.ts';
-import type { Actor } from '../auth/actor.ts';
+import type { Actor } from '../../trpc/access.ts';
 import { hashPassword } from '../auth/password.ts';
 import { DEFAULT_ROLE, type RoleService } from '../auth/role.service.ts';
 import type { SessionService } from '../auth/session.service.ts';
+import type { UserEvents } from './user.events.ts';
 import { User } from './user.model.ts';
 import type { CurrentUserDto, ListUsersInput, NewUserInput, UpdateMeInput, UserDto, UserPage } from './user.schemas.ts';
 
@@ -22,7 +23,7 @@ export interface UserCredentials {
  * and administration (list, roles, deactivation).
  */
 export class UserService {
-  constructor(private readonly deps: { db: Knex; roles: RoleService; sessions: SessionService; events: EventBus }) {}
+  constructor(private readonly deps: { db: Knex; roles: RoleService; sessions: SessionService; events: EventPublisher<UserEvents> }) {}
 
   /**
    * Creates an account with the `member` role plus any `extraRoles`, in one

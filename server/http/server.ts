@@ -2,25 +2,40 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { AnyTRPCRouter } from '@trpc/server';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { AppDeps } from './app.ts';
-import { codeForStatus, type ErrorBody } from './errors.ts';
-import { API_PREFIX, buildOpenApiDocument } from './http/openapi.ts';
-import { registerRestDoor } from './http/rest.ts';
-import { registerTrpcDoor } from './http/trpc-door.ts';
-import { registerObservabilityHooks } from './observability/http-hooks.ts';
-import { bearerMatches, METRICS_CONTENT_TYPE, renderMetrics } from './observability/metrics-server.ts';
-import { registerReportFileRoute } from './modules/reports/report.file-route.ts';
-import { appRouter, plainRestPaths } from './router.ts';
-import { createContextFactory } from './trpc/context.ts';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { codeForStatus, type ErrorBody } from '../errors.ts';
+import type { CreateContext } from '../trpc/context.ts';
+import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
+import { plainRoutePaths, type PlainRoute } from './plain-route.ts';
+import { registerRestDoor } from './rest.ts';
+import { registerTrpcDoor } from './trpc-door.ts';
+import { registerObservabilityHooks } from '../observability/http-hooks.ts';
+import { bearerMatches, METRICS_CONTENT_TYPE, renderMetrics } from '../observability/metrics-server.ts';
+
+/** What the HTTP server is built from; the composition root provides it. */
+export interface HttpServerDeps {
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'slowRequestMs' | 'metrics'>;
+  logger: Logger;
+  /** Asked by /readyz. */
+  db: Knex;
+  /** Every procedure, served on both doors. */
+  router: AnyTRPCRouter;
+  /** REST routes that are not procedures. */
+  routes: readonly PlainRoute[];
+  createContext: CreateContext;
+}
 
 /**
  * Fastify hosts both doors onto the same procedures:
  * `/trpc` (tRPC, superjson) and `/api/v1` (REST through trpc-to-openapi),
  * plus `/openapi.json`, `/docs`, `/healthz` and `/readyz`.
  */
-export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, logger, db } = deps;
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const { config, logger, db, router, createContext } = deps;
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
@@ -70,10 +85,8 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
 
-  const createContext = createContextFactory(deps);
-
   await registerTrpcDoor(fastify, {
-    router: appRouter,
+    router,
     prefix: '/trpc',
     createContext,
     onError({ error, req, path, userId }) {
@@ -81,11 +94,11 @@ export async function buildHttpServer(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  registerRestDoor(fastify, { router: appRouter, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
-  registerReportFileRoute(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  registerRestDoor(fastify, { router, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  for (const route of deps.routes) route.register(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
   const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-  const document = buildOpenApiDocument(appRouter, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRestPaths });
+  const document = buildOpenApiDocument(router, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRoutePaths(deps.routes) });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

@@ -1,8 +1,9 @@
 import type { EventPayload } from '../../events/catalog.ts';
-import { escapeHtml, layoutMail, type RenderedMail } from './mail-layout.ts';
+import type { UserEvents } from '../users/user.events.ts';
+import { escapeHtml, layoutMail, type RenderedMail } from './mail.layout.ts';
 
 /** The welcome mail for a new account: subject, plain text and HTML, addressed by name. */
-export function renderWelcomeEmail(user: Pick<EventPayload<'user.created'>, 'name' | 'email'>): RenderedMail {
+export function renderWelcomeEmail(user: Pick<EventPayload<UserEvents, 'user.created'>, 'name' | 'email'>): RenderedMail {
   const name = user.name.trim() || user.email;
   return layoutMail(`Welcome to Duality, ${name}`, name, [
     {

@@ -1,18 +1,12 @@
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError, type AppError } from '../../errors.ts';
-import type { Actor } from './actor.ts';
+import { ForbiddenError } from '../../errors.ts';
+import type { Authenticate, RequestAuth } from '../../trpc/context.ts';
 import type { AuthService } from './auth.service.ts';
-import { SESSION_COOKIE, type SessionCookie } from './session-cookie.ts';
+import { SESSION_COOKIE, sessionCookieFor, type SessionCookie } from './session.cookie.ts';
 
-/** Who a request is from, or why the credential it carried was refused. */
-export interface RequestAuth {
-  actor: Actor | null;
-  /**
-   * Set when a credential was present but refused for a reason other than being
-   * invalid (a cookie on a cross-site state-changing request); procedures that
-   * need a user throw it instead of the plain 401.
-   */
-  rejection: AppError | null;
+/** The request authentication both doors use (the context factory's `authenticate`). */
+export function requestAuthenticator(deps: { auth: AuthService; publicUrl: string | undefined }): Authenticate {
+  return (req, reply) => authenticateRequest(req, { auth: deps.auth, cookie: sessionCookieFor(req, reply), publicUrl: deps.publicUrl });
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
