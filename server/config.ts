@@ -87,6 +87,7 @@ export const EnvSchema = z.object({
     .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
     .optional()
     .describe('Standard OpenTelemetry sampler; default parentbased_always_on. With traceidratio samplers, OTEL_TRACES_SAMPLER_ARG is the ratio (e.g. 0.1).'),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional().describe('Standard OpenTelemetry variable: true forces tracing off whatever else is set.'),
   OTEL_TRACES_SAMPLER_ARG: z.string().optional().describe('The sampler argument, e.g. 0.1 for 10 % with parentbased_traceidratio.'),
   TRUST_PROXY: z
     .enum(['true', 'false', '1', '0'])
