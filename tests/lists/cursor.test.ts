@@ -220,6 +220,20 @@ describe('short search terms (1–2 characters) match the start of a word', () =
     expect(await names('boa')).toEqual(['short boat']);
   });
 
+  it('a term with whole words (as "Widget 12 ") is looked up by them and still matches as a substring', async () => {
+    for (const name of ['Widget 12 oak', 'Widget 123 oak', 'xWidget 12 pine', 'Widget 12', 'widget 12 OAK shelf', 'Widget 5% 12 oak']) await makeProduct(t.app.db, { name });
+    const found = async (search: string) => {
+      const all: string[] = [];
+      for await (const p of paginate(t.client().products.list, { search, size: 100 })) all.push(p.name);
+      return all.sort();
+    };
+    expect(await found('Widget 12 ')).toEqual(['Widget 12 oak', 'widget 12 OAK shelf', 'xWidget 12 pine']);
+    expect(await found('dget 12 OAK s')).toEqual(['widget 12 OAK shelf']);
+    expect(await found(' 12 oak ')).toEqual(['widget 12 OAK shelf']);
+    expect(await found('5% 12 ')).toEqual(['Widget 5% 12 oak']);
+    expect((await t.rest('GET', `/products?${q({ search: 'Widget 12 ' })}`)).body).toMatchObject({ total: 3, totalExact: true });
+  });
+
   it('must be letters or digits (400 otherwise)', async () => {
     for (const search of ['%', 'a%', ' a', '-']) {
       const res = await t.rest('GET', `/products?${q({ search })}`);

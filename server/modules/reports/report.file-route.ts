@@ -1,4 +1,5 @@
 import { errorHeaders, HTTP_STATUS, INPUT_VALIDATION_MESSAGE, toErrorBody, toTRPCError, UnauthorizedError, ValidationError } from '../../errors.ts';
+import { errorResponse } from '../../http/openapi.ts';
 import type { PlainRoute } from '../../http/plain-route.ts';
 import { ReportIdInput } from './report.schemas.ts';
 import type { ReportService } from './report.service.ts';
@@ -48,8 +49,6 @@ export const reportFileRoute = ({ reports }: { reports: ReportService }): PlainR
   });
   },
 });
-
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /**
  * The route's entry in the OpenAPI document: trpc-to-openapi describes procedures
