@@ -1,5 +1,6 @@
 /** Pieces the benchmarks share: seeding, child servers, autocannon runs, an idle database. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import type { Knex } from 'knex';
@@ -24,7 +25,12 @@ export async function seedProducts(db: Knex, count: number): Promise<string[]> {
  * Starts `script` (relative to `cwd`, default this checkout) with tsx and resolves with
  * its base URL once it prints `PORT n`. Killed by `stopAll`.
  */
-export function startServer(script: string, env: Record<string, string>, cwd = root): Promise<string> {
+export async function startServer(script: string, env: Record<string, string>, cwd = root): Promise<string> {
+  return (await startServerProcess(script, env, cwd)).base;
+}
+
+/** Like startServer, with the process id too (for `cpuSeconds`). */
+export function startServerProcess(script: string, env: Record<string, string>, cwd = root): Promise<{ base: string; pid: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -32,11 +38,24 @@ export function startServer(script: string, env: Record<string, string>, cwd = r
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+      if (m) resolve({ base: `http://127.0.0.1:${m[1]}`, pid: child.pid! });
     });
     child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
 }
+
+/**
+ * CPU time (user + system) a process has used so far, from /proc (Linux). CPU per
+ * request stays readable on a busy machine, where requests per second do not.
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+/** USER_HZ: the unit of /proc/<pid>/stat times; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 
 export async function stopAll(): Promise<void> {
   for (const c of children) c.kill('SIGTERM');
@@ -56,7 +75,7 @@ export async function measure(target: Target, seconds: number, connections = Num
     duration: seconds,
     requests: [{ setupRequest: (req) => ({ ...req, path: target.path() }) }],
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  return { rps: result.requests.average, requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
 /**

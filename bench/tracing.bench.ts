@@ -21,7 +21,7 @@ import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { createLogger } from '../server/logger.ts';
-import { measure, median, seedProducts, startServer, stopAll, waitForIdleDatabase } from './harness.ts';
+import { cpuSeconds, measure, median, seedProducts, startServer, startServerProcess, stopAll, waitForIdleDatabase } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -51,38 +51,48 @@ try {
     ...(arg ? { OTEL_TRACES_SAMPLER_ARG: arg } : {}),
   });
   const env = { BENCH_DATABASE_URL: url };
-  const variants: { name: string; base: string; path: (id: string) => string }[] = [
-    { name: 'baseline (node:http + pg)', base: await startServer('bench/baseline-server.ts', env), path: (id) => `/products/${id}` },
-    { name: 'app, tracing off (default)', base: await startServer('bench/app-server.ts', env), path: (id) => `/api/v1/products/${id}` },
-    { name: 'app, tracing on, 100 % sampled', base: await startServer('bench/app-server.ts', { ...env, ...traced('always_on') }), path: (id) => `/api/v1/products/${id}` },
-    { name: 'app, tracing on, 10 % sampled', base: await startServer('bench/app-server.ts', { ...env, ...traced('parentbased_traceidratio', '0.1') }), path: (id) => `/api/v1/products/${id}` },
+  const rest = (id: string) => `/api/v1/products/${id}`;
+  const variants: { name: string; base: string; pid: number; path: (id: string) => string }[] = [
+    { name: 'baseline (node:http + pg)', ...(await startServerProcess('bench/baseline-server.ts', env)), path: (id) => `/products/${id}` },
+    { name: 'app, tracing off (default)', ...(await startServerProcess('bench/app-server.ts', env)), path: rest },
+    { name: 'app, tracing on, 100 % sampled', ...(await startServerProcess('bench/app-server.ts', { ...env, ...traced('always_on') })), path: rest },
+    { name: 'app, tracing on, 10 % sampled', ...(await startServerProcess('bench/app-server.ts', { ...env, ...traced('parentbased_traceidratio', '0.1') })), path: rest },
   ];
-  if (compareDir) variants.push({ name: `app at ${path.basename(compareDir)} (BENCH_COMPARE_DIR)`, base: await startServer('bench/app-server.ts', env, compareDir), path: (id) => `/api/v1/products/${id}` });
+  if (compareDir) variants.push({ name: `app at ${path.basename(compareDir)} (BENCH_COMPARE_DIR)`, ...(await startServerProcess('bench/app-server.ts', env, compareDir)), path: rest });
 
   console.log(`REST get-by-id: ${ROUNDS} interleaved rounds × ${SECONDS}s per variant\n`);
   for (const v of variants) await measure({ base: v.base, path: () => v.path(pick()) }, 2); // warm-up
   const rps = variants.map(() => [] as number[]);
   const p50 = variants.map(() => [] as number[]);
+  const cpu = variants.map(() => [] as number[]); // µs of server CPU per request
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, v] of variants.entries()) {
       await waitForIdleDatabase(db);
+      const before = await cpuSeconds(v.pid);
       const r = await measure({ base: v.base, path: () => v.path(pick()) }, SECONDS);
+      const used = (await cpuSeconds(v.pid)) - before;
       if (r.errors) throw new Error(`${v.name}: ${r.errors} errors`);
       rps[i]!.push(r.rps);
       p50[i]!.push(r.p50);
+      cpu[i]!.push((used / r.requests) * 1e6);
     }
   }
-  const ratio = (i: number, j: number) => median(rps[i]!.map((x, round) => x / rps[j]![round]!));
+  // Per-round ratios, then their median: a round that the machine slowed slows both sides.
+  const ratio = (series: number[][], i: number, j: number) => median(series[i]!.map((x, round) => x / series[j]![round]!));
   console.table(
     variants.map((v, i) => ({
       variant: v.name,
       'req/s (median)': Math.round(median(rps[i]!)),
       'p50 ms': median(p50[i]!),
-      'vs tracing off': ratio(i, 1).toFixed(3),
-      'vs baseline': ratio(i, 0).toFixed(3),
+      'CPU µs/req': Math.round(median(cpu[i]!)),
+      'req/s vs tracing off': ratio(rps, i, 1).toFixed(3),
+      'CPU vs tracing off': ratio(cpu, i, 1).toFixed(3),
+      'req/s vs baseline': ratio(rps, i, 0).toFixed(3),
     })),
   );
-  if (compareDir) console.log(`tracing off vs ${path.basename(compareDir)}: ${ratio(1, 4).toFixed(3)} (target ≥ 0.97)`);
+  if (compareDir) {
+    console.log(`tracing off vs ${path.basename(compareDir)}: req/s ${ratio(rps, 1, 4).toFixed(3)} (target ≥ 0.97), CPU per request ${ratio(cpu, 1, 4).toFixed(3)} (target ≤ 1.03)`);
+  }
 } finally {
   await db.destroy();
   await stopAll();
