@@ -20,6 +20,7 @@ export const MAX_PAGE_DEPTH = 10_000;
 export const COUNT_CAP = 1_000;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+const DEPTH_MESSAGE = `Page numbers reach the first ${MAX_PAGE_DEPTH} items (page × size ≤ ${MAX_PAGE_DEPTH}); to read further, follow nextCursor from any page`;
 
 /** `cursor`, `page` and `size` as every list takes them; spread into a list's input schema. */
 export const listQueryFields = {
@@ -33,7 +34,7 @@ export const listQueryFields = {
     .number()
     .int()
     .min(1)
-    .max(MAX_PAGE_DEPTH)
+    .max(MAX_PAGE_DEPTH, { message: DEPTH_MESSAGE })
     .optional()
     .meta({ description: `Page number, from 1 (the default when no cursor is given). Page numbers reach the first ${MAX_PAGE_DEPTH} items: page × size ≤ ${MAX_PAGE_DEPTH}; go further with \`cursor\`` }),
   size: z
@@ -187,8 +188,7 @@ function checkPageQuery(query: ListQuery): void {
     throw new ValidationError(message, [{ path: ['page'], message, code: 'page_with_cursor' }]);
   }
   if (query.page !== undefined && query.page * query.size > MAX_PAGE_DEPTH) {
-    const message = `Page numbers reach the first ${MAX_PAGE_DEPTH} items (page × size ≤ ${MAX_PAGE_DEPTH}); to read further, follow nextCursor from any page`;
-    throw new ValidationError(message, [{ path: ['page'], message, code: 'page_too_deep' }]);
+    throw new ValidationError(DEPTH_MESSAGE, [{ path: ['page'], message: DEPTH_MESSAGE, code: 'page_too_deep' }]);
   }
 }
 

@@ -168,8 +168,11 @@ describe('page numbers', () => {
     expect(tooDeep.status).toBe(400);
     expect(tooDeep.body).toMatchObject({ code: 'BAD_REQUEST', issues: [{ path: ['page'], code: 'page_too_deep' }] });
     expect(tooDeep.body.message).toMatch(/nextCursor/);
+    // Past 10000 even at size 1, the input schema refuses it (the bound is in the OpenAPI document), with the same advice.
     const trpc = await trpcError(t.client().products.list.query({ page: 25_000 }));
-    expect(trpc).toMatchObject({ status: 400, issues: [{ path: ['page'], code: 'page_too_deep' }] });
+    expect(trpc).toMatchObject({ status: 400, issues: [{ path: ['page'], message: tooDeep.body.message }] });
+    const viaTrpc = await trpcError(t.client().products.list.query({ page: 101, size: 100 }));
+    expect(viaTrpc).toMatchObject({ status: 400, message: tooDeep.body.message, issues: [{ path: ['page'], code: 'page_too_deep' }] });
   });
 
   it('cannot be combined with a cursor', async () => {
