@@ -10,7 +10,8 @@ export interface ProcedureLabel {
 }
 
 interface Observed {
-  timings: RequestTimings;
+  /** Only while the slow-request line is on: keeping them costs an AsyncLocalStorage per request. */
+  timings: RequestTimings | undefined;
   label?: ProcedureLabel;
   span?: Span;
   otel?: OtelContext;
@@ -41,11 +42,19 @@ export interface ObservabilityHookOptions {
  * context, which would otherwise lose them before the handler runs.
  */
 export function registerObservabilityHooks(fastify: FastifyInstance, opts: ObservabilityHookOptions): void {
+  const timed = opts.slowRequestMs > 0;
+  /** Runs the rest of the request with its span and timings current, whichever it has. */
+  const enter = (observed: Observed, done: () => void) => {
+    const next = observed.timings ? () => runWithTimings(observed.timings!, done) : done;
+    if (observed.otel) otelContext.with(observed.otel, next);
+    else next();
+  };
+
   fastify.addHook('onRequest', (request, reply, done) => {
     httpRequestsInFlight.inc();
-    const observed: Observed = { timings: newRequestTimings() };
+    const observed: Observed = { timings: timed ? newRequestTimings() : undefined };
     (request as ObservedRequest)[OBSERVED] = observed;
-    if (!isTracing()) return runWithTimings(observed.timings, done);
+    if (!isTracing()) return enter(observed, done);
 
     const route = request.routeOptions.url ?? '(unmatched)';
     const parent = otelPropagation.extract(otelContext.active(), request.headers);
@@ -63,14 +72,13 @@ export function registerObservabilityHooks(fastify: FastifyInstance, opts: Obser
     const { traceId, spanId } = span.spanContext();
     request.log = request.log.child({ trace_id: traceId, span_id: spanId });
     (reply as { log: unknown }).log = request.log;
-    otelContext.with(observed.otel, () => runWithTimings(observed.timings, done));
+    enter(observed, done);
   });
 
   fastify.addHook('preHandler', (request, _reply, done) => {
     const observed = (request as ObservedRequest)[OBSERVED];
-    if (!observed) return done();
-    if (observed.otel) return otelContext.with(observed.otel, () => runWithTimings(observed.timings, done));
-    runWithTimings(observed.timings, done);
+    if (!observed?.timings && !observed?.otel) return done();
+    enter(observed, done);
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -84,7 +92,7 @@ export function registerObservabilityHooks(fastify: FastifyInstance, opts: Obser
     httpRequestDuration.observe({ procedure, door, status: String(status) }, seconds);
     if (status === 429) rateLimitRejections.inc({ procedure });
     if (observed.span) endSpan(observed.span, status);
-    if (opts.slowRequestMs > 0 && reply.elapsedTime > opts.slowRequestMs) logSlow(request, reply, observed, procedure);
+    if (observed.timings && reply.elapsedTime > opts.slowRequestMs) logSlow(request, reply, observed.timings, procedure);
     done();
   });
 }
@@ -96,8 +104,7 @@ function endSpan(span: Span, status: number): void {
   span.end();
 }
 
-function logSlow(request: FastifyRequest, reply: FastifyReply, observed: Observed, procedure: string): void {
-  const t = observed.timings;
+function logSlow(request: FastifyRequest, reply: FastifyReply, t: RequestTimings, procedure: string): void {
   const round = (ms: number) => Math.round(ms * 10) / 10;
   request.log.warn(
     {
