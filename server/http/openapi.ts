@@ -2,7 +2,9 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { ErrorBodySchema } from '../errors.ts';
-import { listProcedures } from './procedure-meta.ts';
+import { router as createRouter } from '../trpc/init.ts';
+import type { PlainRoute } from './plain-route.ts';
+import { listProcedures, type ProcedureInfo } from './procedure-meta.ts';
 
 type OpenApiDocument = ReturnType<typeof generateOpenApiDocument>;
 type Operation = { responses: Record<string, Record<string, unknown>>; security?: unknown[]; requestBody?: unknown; [k: string]: unknown };
@@ -36,11 +38,49 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
  */
 export interface OpenApiOptions {
   baseUrl: string;
-  /** Operations of plain routes (not procedures, e.g. a binary download), by path; added as given. */
-  extraPaths?: Record<string, Record<string, unknown>>;
+  /** Routes that are not JSON procedures (a binary download); described from their meta like the procedures, after them. */
+  plainRoutes?: readonly PlainRoute[];
+}
+
+/** The plain routes as one router, each under its dotted name (so `reports.file` gets operationId `reports-file`). */
+function plainRouter(routes: readonly PlainRoute[]): AnyTRPCRouter {
+  const record: Record<string, any> = {};
+  for (const route of routes) {
+    const parts = route.name.split('.');
+    let node = record;
+    for (const part of parts.slice(0, -1)) node = node[part] ??= {};
+    node[parts.at(-1)!] = route.procedure;
+  }
+  return createRouter(record);
 }
 
 export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions): OpenApiDocument {
+  const doc = generate(router, opts);
+  complete(doc, listProcedures(router));
+  const plain = opts.plainRoutes ?? [];
+  if (plain.length) {
+    const extra = generate(plainRouter(plain), opts);
+    complete(extra, listProcedures(plainRouter(plain)));
+    for (const route of plain) {
+      const path = route.meta.openapi!.path.replace(/\/$/, '');
+      const op = (extra.paths?.[path] as Record<string, Operation> | undefined)?.[route.meta.openapi!.method.toLowerCase()];
+      if (!op) continue;
+      // The body is not JSON: the success response is the route's own.
+      const { description, contentType, headers } = route.response;
+      const success: Record<string, unknown> = { description, content: { [contentType]: { schema: { type: 'string', format: 'binary' } } } };
+      if (headers) success.headers = Object.fromEntries(Object.entries(headers).map(([name, h]) => [name, { schema: { type: 'string' }, description: h.description }]));
+      const { '200': _json, ...errors } = op.responses;
+      op.responses = { '200': success, ...errors };
+    }
+    doc.paths ??= {};
+    for (const [path, item] of Object.entries(extra.paths ?? {})) {
+      (doc.paths as Record<string, unknown>)[path] = { ...(doc.paths[path] as object | undefined), ...(item as object) };
+    }
+  }
+  return doc;
+}
+
+function generate(router: AnyTRPCRouter, opts: OpenApiOptions): OpenApiDocument {
   const doc = generateOpenApiDocument(router, {
     title: API_TITLE,
     version: API_VERSION,
@@ -54,8 +94,12 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
   doc.components ??= {};
   doc.components.schemas ??= {};
   doc.components.schemas.Error = z.toJSONSchema(ErrorBodySchema, { target: 'openapi-3.0' }) as never;
+  return doc;
+}
 
-  for (const { meta } of listProcedures(router)) {
+/** Completes the generated operations from their procedures' meta. */
+function complete(doc: OpenApiDocument, procedures: ProcedureInfo[]): void {
+  for (const { meta } of procedures) {
     if (!meta.openapi) continue;
     const path = meta.openapi.path.replace(/\/$/, '');
     const op = (doc.paths?.[path] as Record<string, Operation> | undefined)?.[meta.openapi.method.toLowerCase()];
@@ -94,12 +138,10 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
       codes.add(415);
     }
     for (const code of Object.keys(op.responses).map(Number)) if (code >= 400) delete op.responses[String(code)];
-    for (const code of [...codes].sort()) op.responses[String(code)] = errorResponse(ERROR_DESCRIPTIONS[code] ?? `Error ${code}`);
+    // A procedure may word an error its own way: `errorResponses: { 404: 'No such report, or not yours' }`.
+    const declared = meta.openapi.errorResponses;
+    const worded: Record<string, string> = declared && !Array.isArray(declared) ? (declared as Record<string, string>) : {};
+    for (const code of [...codes].sort()) op.responses[String(code)] = errorResponse(worded[code] ?? ERROR_DESCRIPTIONS[code] ?? `Error ${code}`);
   }
-  for (const [path, item] of Object.entries(opts.extraPaths ?? {})) {
-    doc.paths ??= {};
-    (doc.paths as Record<string, unknown>)[path] = { ...(doc.paths[path] as object | undefined), ...item };
-  }
-  return doc;
 }
 

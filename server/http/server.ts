@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import { codeForStatus, type ErrorBody } from '../errors.ts';
 import type { CreateContext } from '../trpc/context.ts';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
-import { plainRoutePaths, type PlainRoute } from './plain-route.ts';
+import type { PlainRoute } from './plain-route.ts';
 import { registerRestDoor } from './rest.ts';
 import { registerTrpcDoor } from './trpc-door.ts';
 
@@ -95,7 +95,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   for (const route of deps.routes) route.register(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
   const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-  const document = buildOpenApiDocument(router, { baseUrl: `${publicUrl}${API_PREFIX}`, extraPaths: plainRoutePaths(deps.routes) });
+  const document = buildOpenApiDocument(router, { baseUrl: `${publicUrl}${API_PREFIX}`, plainRoutes: deps.routes });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

@@ -8,17 +8,13 @@ import type { UserService } from '../users/user.service.ts';
 import { reportFileRoute } from './report.file-route.ts';
 import { reportPermissions } from './report.permissions.ts';
 import { reportRouter } from './report.router.ts';
-import { ReportService, type ReportMailer } from './report.service.ts';
+import { ReportGeneration, type ReportMailer } from './report.generation.ts';
+import { ReportService } from './report.service.ts';
 import { LocalDiskStorage, type ReportStorage } from './report.storage.ts';
 import { generateReport, reportJobKey, reportTasks } from './report.tasks.ts';
 
-interface ReportDeps {
+interface StorageDeps {
   config: Config;
-  db: Knex;
-  jobs: Pick<JobQueue, 'add'>;
-  products: ProductService;
-  users: UserService;
-  mailer: ReportMailer;
   /** Where report files go; default: the local disk under DATA_DIR/reports. */
   overrides: { reportStorage?: ReportStorage };
 }
@@ -27,17 +23,23 @@ interface ReportDeps {
 export const reportsModule = defineModule({
   name: 'reports',
   services: {
-    reports: ({ config, db, jobs, products, users, mailer, overrides }: ReportDeps) =>
+    reportStorage: ({ config, overrides }: StorageDeps) => overrides.reportStorage ?? new LocalDiskStorage(path.join(config.dataDir, 'reports')),
+    reports: ({ db, jobs, reportStorage }: { db: Knex; jobs: Pick<JobQueue, 'add'>; reportStorage: ReportStorage }) =>
       new ReportService({
         db,
-        products,
-        users,
-        storage: overrides.reportStorage ?? new LocalDiskStorage(path.join(config.dataDir, 'reports')),
-        mailer,
+        storage: reportStorage,
         enqueue: async (trx, reportId) => {
           await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
         },
-        apiBaseUrl: `${config.publicUrl ?? `http://localhost:${config.port}`}/api/v1`,
+      }),
+    reportGeneration: (deps: { config: Config; db: Knex; products: ProductService; users: UserService; mailer: ReportMailer; reportStorage: ReportStorage }) =>
+      new ReportGeneration({
+        db: deps.db,
+        products: deps.products,
+        users: deps.users,
+        storage: deps.reportStorage,
+        mailer: deps.mailer,
+        apiBaseUrl: `${deps.config.publicUrl ?? `http://localhost:${deps.config.port}`}/api/v1`,
       }),
   },
   router: reportRouter,
