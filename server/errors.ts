@@ -22,17 +22,6 @@ export interface ErrorBody {
   issues?: ErrorIssue[];
 }
 
-export const ErrorIssueSchema = z.object({
-  path: z.array(z.union([z.string(), z.number()])),
-  message: z.string(),
-  code: z.string(),
-});
-export const ErrorBodySchema = z.object({
-  code: z.string().meta({ description: 'Machine-readable error code, e.g. NOT_FOUND' }),
-  message: z.string(),
-  issues: z.array(ErrorIssueSchema).optional().meta({ description: 'Each offending input field, by path' }),
-});
-
 /** HTTP status for each code; the REST door and the tRPC door both use it. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   PARSE_ERROR: 400,
@@ -57,6 +46,17 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   SERVICE_UNAVAILABLE: 503,
   GATEWAY_TIMEOUT: 504,
 };
+
+export const ErrorIssueSchema = z.object({
+  path: z.array(z.union([z.string(), z.number()])),
+  message: z.string(),
+  code: z.string(),
+});
+export const ErrorBodySchema = z.object({
+  code: z.enum(Object.keys(HTTP_STATUS) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'Machine-readable error code; its HTTP status is fixed (NOT_FOUND is always 404)' }),
+  message: z.string(),
+  issues: z.array(ErrorIssueSchema).optional().meta({ description: 'Each offending input field, by path' }),
+});
 
 export function codeForStatus(status: number): ErrorCode {
   const found = (Object.entries(HTTP_STATUS) as [ErrorCode, number][]).find(([code, s]) => s === status && code !== 'PARSE_ERROR');

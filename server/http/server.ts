@@ -11,6 +11,7 @@ import { codeForStatus, type ErrorBody } from '../errors.ts';
 import type { CreateContext } from '../trpc/context.ts';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
 import type { PlainRoute } from './plain-route.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
 import { registerRestDoor } from './rest.ts';
 import { registerTrpcDoor } from './trpc-door.ts';
 
@@ -47,8 +48,17 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // from /readyz, which answers 503 from the first moment of the shutdown.
     return503OnClosing: false,
   });
+  const methods = methodNotAllowed(fastify);
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
+  // Many HTTP clients send `Content-Type: application/json` on every request, body or
+  // not: an empty body is no body (a procedure that needs one still says which fields).
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -67,6 +77,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   // Errors raised before a procedure runs (bad JSON, body too large, unknown media type)
   // get the same body as errors raised inside one.
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    // A body error on a request no route takes (QUERY without Content-Type) is still a 404 or 405.
+    if (request.is404 && (error.statusCode ?? 500) < 500) return methods.notFound(request, reply);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     const body: ErrorBody =
       status >= 500
@@ -75,9 +87,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(status).send(body);
   });
-  fastify.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } satisfies ErrorBody),
-  );
+  fastify.setNotFoundHandler((request, reply) => methods.notFound(request, reply));
 
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
@@ -94,8 +104,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   registerRestDoor(fastify, { router, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
   for (const route of deps.routes) route.register(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
-  const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-  const document = buildOpenApiDocument(router, { baseUrl: `${publicUrl}${API_PREFIX}`, plainRoutes: deps.routes });
+  const document = buildOpenApiDocument(router, { publicUrl: config.publicUrl, plainRoutes: deps.routes });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

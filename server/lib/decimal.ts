@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * Exact decimals for money. Values travel as strings ("19.90"); PostgreSQL NUMERIC
- * does any arithmetic. A JSON number is accepted on input only when its shortest
- * decimal form already has at most two places, so no float rounding can sneak in.
+ * does any arithmetic. Inputs are strings too (a JSON number is refused, see
+ * `decimalInput`), so no float rounding can sneak in.
  */
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
 
@@ -40,17 +40,36 @@ export function compareDecimals(a: string, b: string): -1 | 0 | 1 {
   return x === y ? 0 : x < y ? -1 : 1;
 }
 
-/** A zod input schema for a decimal given as a string or a JSON number; outputs the normalized string. */
+/**
+ * The regular expression the OpenAPI document gives for a decimal under `rules`: digits,
+ * at most `scale` places, no sign, no exponent, no leading zeros, and (for "positive")
+ * not zero. The server also takes leading zeros and surrounding spaces; it refuses
+ * nothing this pattern allows.
+ */
+export function decimalPattern(rules: DecimalRules): string {
+  const whole = `[1-9]\\d{0,${rules.maxIntegerDigits - 1}}`;
+  const fraction = `(?:\\.\\d{1,${rules.scale}})?`;
+  if (rules.sign === 'non-negative') return `^(?:0|${whole})${fraction}$`;
+  // 0.01 … 0.99 spelled without lookahead, which generators and validators all read alike.
+  const small = Array.from({ length: rules.scale }, (_, zeros) => `${'0'.repeat(zeros)}[1-9]\\d{0,${rules.scale - 1 - zeros}}`).join('|');
+  return `^(?:${whole}${fraction}|0\\.(?:${small}))$`;
+}
+
+/**
+ * A zod input schema for a decimal given as a string; outputs the normalized string.
+ * A JSON number is refused: `19.9` would pass by luck and `0.1 + 0.2` would not, and a
+ * client that sends a float has already lost the exact value.
+ */
 export function decimalInput(rules: DecimalRules, meta: { description: string; example: string }) {
   return z
-    .union([z.string(), z.number()])
+    .string({ error: (issue) => (issue.input === undefined ? undefined : 'Must be a decimal string such as "19.90", not a number') })
     .transform((value, ctx) => {
       const result = parseDecimal(value, rules);
       if (result.ok) return result.value;
       ctx.addIssue({ code: 'custom', message: result.message, input: value });
       return z.NEVER;
     })
-    .meta(meta);
+    .meta({ ...meta, pattern: decimalPattern(rules) });
 }
 
 /** NUMERIC(10,2) money: greater than 0, at most 99999999.99. */

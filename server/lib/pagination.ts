@@ -32,6 +32,7 @@ export const listQueryFields = {
     .number()
     .int()
     .min(1)
+    .max(MAX_PAGE_DEPTH)
     .optional()
     .meta({ description: `Page number, from 1 (the default when no cursor is given). Page numbers reach the first ${MAX_PAGE_DEPTH} items: page × size ≤ ${MAX_PAGE_DEPTH}; go further with \`cursor\`` }),
   size: z
@@ -65,21 +66,22 @@ export function listPageSchema<T extends z.ZodType>(item: T, id: string, noun: s
   return z
     .object({
       items: z.array(item),
-      size: z.number().int(),
+      size: z.number().int().min(1).max(MAX_PAGE_SIZE),
       nextCursor: z
         .string()
         .nullable()
         .meta({ description: 'Pass as `cursor` (with the same filters) for the next page; null on the last page' }),
-      page: z.number().int().nullable().meta({ description: 'The page number answered; null when the page was asked for by cursor' }),
+      page: z.number().int().min(1).nullable().meta({ description: 'The page number answered; null when the page was asked for by cursor' }),
       total: z
         .number()
         .int()
+        .min(0)
         .nullable()
         .meta({
           description: `Matching ${noun}, counted up to ${COUNT_CAP}: exact when totalExact is true, otherwise at least this many. Null on cursor pages (the first page already said)`,
         }),
       totalExact: z.boolean().meta({ description: `true when total is the exact number of matching ${noun}; false when counting stopped at ${COUNT_CAP} or total is null` }),
-      pages: z.number().int().nullable().meta({ description: 'Pages at this size, from total (a lower bound when totalExact is false); null when total is null' }),
+      pages: z.number().int().min(0).nullable().meta({ description: 'Pages at this size, from total (a lower bound when totalExact is false); null when total is null' }),
     })
     .meta({ id });
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { createClient } from '../../client/index.ts';
+import { checkResponse } from './contract.ts';
 import { buildApp, type App, type AppOverrides } from '../../server/app.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../../server/db/database.ts';
@@ -40,7 +41,7 @@ export interface TestApp {
   /** The typed tRPC client, optionally signed in with a token. */
   client(token?: string): ReturnType<typeof createClient>;
   /** A REST call against /api/v1; objects are sent as JSON. */
-  rest<T = any>(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<RestResponse<T>>;
+  rest<T = any>(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; rawBody?: string; unchecked?: boolean }): Promise<RestResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -86,6 +87,8 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
       } catch {
         // not JSON: leave the text
       }
+      // Every response a test sees must be one the document promises (opt out only to test the checker).
+      if (!opts.unchecked) checkResponse({ method, path: p, status: res.status, headers: res.headers, body: parsed, text });
       return { status: res.status, headers: res.headers, body: parsed as never };
     },
     async close() {

@@ -142,7 +142,7 @@ describe('npm start', () => {
     const app = await start({ DATABASE_URL: database.url, DATA_DIR: dataDir });
     expect(app.logs()).toContain('"embedded":false');
     const token = await adminToken(app.base, { DATABASE_URL: database.url, DATA_DIR: dataDir });
-    expect((await post(app.base, { name: 'On the given server', price: 2 }, token)).status).toBe(201);
+    expect((await post(app.base, { name: 'On the given server', price: '2' }, token)).status).toBe(201);
     await expect(fs.access(path.join(dataDir, 'postgres'))).rejects.toThrow();
     app.child.kill('SIGTERM');
     expect(await app.exit).toBe(0);

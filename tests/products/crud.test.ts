@@ -34,8 +34,11 @@ describe('products CRUD over REST', () => {
     expect(fetched.body).toEqual(created.body);
   });
 
-  it('accepts a JSON number with at most two places and stores it exactly', async () => {
-    const created = await t.rest('POST', '/products', { body: { name: 'Max', price: 99999999.99 }, headers: asAdmin });
+  it('stores the largest price exactly, and refuses a price sent as a JSON number', async () => {
+    const asNumber = await t.rest('POST', '/products', { body: { name: 'Max', price: 99999999.99 }, headers: asAdmin });
+    expect(asNumber.status).toBe(400);
+    expect(asNumber.body.issues).toEqual([expect.objectContaining({ path: ['price'], message: expect.stringContaining('not a number') })]);
+    const created = await t.rest('POST', '/products', { body: { name: 'Max', price: '99999999.99' }, headers: asAdmin });
     expect(created.status).toBe(201);
     expect(created.body.price).toBe('99999999.99');
     const row = await t.app.db('products').where({ id: created.body.id }).first();
@@ -44,7 +47,7 @@ describe('products CRUD over REST', () => {
 
   it('updates any of name, price, isActive and maintains updatedAt', async () => {
     const product = await makeProduct(t.app.db, { name: 'Old', price: '5.00' });
-    const res = await t.rest('PATCH', `/products/${product.id}`, { body: { name: 'New', price: 6 }, headers: asAdmin });
+    const res = await t.rest('PATCH', `/products/${product.id}`, { body: { name: 'New', price: '6' }, headers: asAdmin });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: product.id, name: 'New', price: '6.00', isActive: true });
     expect(new Date(res.body.updatedAt).getTime()).toBeGreaterThan(product.updatedAt.getTime());
@@ -89,7 +92,7 @@ describe('products CRUD over REST', () => {
 describe('products CRUD over the typed client', () => {
   it('round-trips create, get, update and delete', async () => {
     const api = t.client(adminToken);
-    const created = await api.products.create.mutate({ name: 'Typed', price: 12.5 });
+    const created = await api.products.create.mutate({ name: 'Typed', price: '12.5' });
     expect(created.price).toBe('12.50');
     expect(await api.products.get.query({ id: created.id })).toEqual(created);
     const updated = await api.products.update.mutate({ id: created.id, price: '13' });

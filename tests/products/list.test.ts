@@ -80,7 +80,7 @@ describe('GET /api/v1/products', () => {
 
   it('the typed client takes the same query', async () => {
     await makeProduct(t.app.db, { name: 'typed list item', price: '3.00' });
-    const page = await t.client().products.list.query({ search: 'typed list', minPrice: 2.5, size: 1 });
+    const page = await t.client().products.list.query({ search: 'typed list', minPrice: '2.5', size: 1 });
     expect(page).toMatchObject({ total: 1, page: 1, size: 1, pages: 1 });
     expect(page.items[0]?.price).toBe('3.00');
   });

@@ -17,7 +17,7 @@ const SetCookieHeader = z.object({
 export const authRouter = ({ auth, users }: { auth: AuthService; users: UserService }) =>
   router({
     signUp: publicProcedure
-      .meta({ openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', errorResponses: [400, 409] }, successStatus: 201 })
+      .meta({ openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', errorResponses: { 409: 'An account with this email already exists' } }, successStatus: 201 })
       .input(SignUpInput)
       .output(UserSchema)
       .mutation(({ input }) => users.create(input)),
@@ -31,7 +31,7 @@ export const authRouter = ({ auth, users }: { auth: AuthService; users: UserServ
           summary: 'Start a session: returns a bearer token and sets the session cookie',
           description: 'A wrong email, a wrong password and a deactivated account all give the same 401. Attempts are limited per client IP and per email (429 with Retry-After).',
           responseHeaders: SetCookieHeader,
-          errorResponses: [400, 401, 429],
+          errorResponses: { 401: 'Wrong email or password, or the account is deactivated', 429: 'Too many attempts from this client or for this email; see Retry-After' },
         },
       })
       .input(SignInInput)

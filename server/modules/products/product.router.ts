@@ -11,13 +11,13 @@ const tags = ['products'];
 export const productRouter = ({ products }: { products: ProductService }) =>
   router({
     list: publicProcedure
-      .meta({ openapi: { method: 'GET', path: '/products', tags, summary: 'List active products, newest first' } })
+      .meta({ openapi: { method: 'GET', path: '/products', tags, summary: 'List active products, newest first', description: 'minPrice must not be greater than maxPrice (400 otherwise).' } })
       .input(ListProductsInput)
       .output(ProductPageSchema)
       .query(({ input }) => products.list(input)),
 
     get: publicProcedure
-      .meta({ openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'Get an active product', errorResponses: [404] } })
+      .meta({ openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'Get an active product' } })
       .input(ProductIdInput)
       .output(ProductSchema)
       .query(({ input }) => products.get(input.id)),
@@ -29,13 +29,13 @@ export const productRouter = ({ products }: { products: ProductService }) =>
       .mutation(({ ctx, input }) => products.create(input, ctx.actor)),
 
     update: requirePermission(productPermissions.update)
-      .meta({ openapi: { method: 'PATCH', path: '/products/{id}', tags, summary: 'Change a product (isActive: true restores an archived one)', errorResponses: [404] } })
+      .meta({ openapi: { method: 'PATCH', path: '/products/{id}', tags, summary: 'Change a product (isActive: true restores an archived one)' } })
       .input(UpdateProductInput)
       .output(ProductSchema)
       .mutation(({ ctx, input }) => products.update(input, ctx.actor)),
 
     delete: requirePermission(productPermissions.delete)
-      .meta({ openapi: { method: 'DELETE', path: '/products/{id}', tags, summary: 'Archive a product (the row is kept)', errorResponses: [404] }, successStatus: 204 })
+      .meta({ openapi: { method: 'DELETE', path: '/products/{id}', tags, summary: 'Archive a product (the row is kept)' }, successStatus: 204 })
       .input(ProductIdInput)
       .output(z.void())
       .mutation(({ ctx, input }) => products.archive(input.id, ctx.actor)),

@@ -3,12 +3,13 @@ import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 import { searchTermSchema } from '../../lib/text-search.ts';
 import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
 
-const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters', example: 'Espresso cup' });
+// `pattern`: what trim-then-min(1) means, as a document can say it (not only spaces).
+const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters (surrounding spaces are removed)', example: 'Espresso cup', pattern: '\\S' });
 const Price = decimalInput(PRICE_RULES, {
-  description: 'Price: a decimal string or JSON number, at most two decimal places, greater than 0, at most 99999999.99',
+  description: 'Price as a decimal string (not a JSON number): at most two decimal places, greater than 0, at most 99999999.99',
   example: '19.90',
 });
-const PriceBound = decimalInput(PRICE_BOUND_RULES, { description: 'Inclusive price bound, a decimal ≥ 0', example: '10.00' });
+const PriceBound = decimalInput(PRICE_BOUND_RULES, { description: 'Inclusive price bound: a decimal string ≥ 0 with at most two places', example: '10.00' });
 
 export const ProductIdInput = z.object({ id: z.uuid() });
 
@@ -23,7 +24,9 @@ export const UpdateProductInput = z
   })
   .refine((v) => v.name !== undefined || v.price !== undefined || v.isActive !== undefined, {
     message: 'Provide at least one of name, price, isActive',
-  });
+  })
+  // What the refine enforces, as the document can say it (the body holds no other field).
+  .meta({ minProperties: 1 });
 
 export const ListProductsInput = z
   .object({

@@ -21,7 +21,7 @@ export const reportFileRoute = ({ reports }: { reports: ReportService }) =>
           path: '/reports/{id}/file',
           tags: ['reports'],
           summary: 'Download a ready report as PDF (yours, or any with reports:read-all)',
-          errorResponses: { 400: 'Invalid input: `issues` lists each offending field', 404: 'No such report, or not yours', 409: 'The report is not ready (pending, processing or failed)' },
+          errorResponses: { 409: 'The report is not ready (pending, processing or failed)' },
         },
       })
       .input(ReportIdInput),

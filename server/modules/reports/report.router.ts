@@ -22,7 +22,7 @@ export const reportRouter = ({ reports }: { reports: ReportService }) =>
       .mutation(({ ctx, input }) => reports.generate(ctx.actor, input)),
 
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/reports/{id}', tags, summary: "A report's status, progress and file details (yours, or any with reports:read-all)", errorResponses: [404] } })
+      .meta({ openapi: { method: 'GET', path: '/reports/{id}', tags, summary: "A report's status, progress and file details (yours, or any with reports:read-all)" } })
       .input(ReportIdInput)
       .output(ReportSchema)
       .query(({ ctx, input }) => reports.get(input.id, ctx.actor)),

@@ -22,7 +22,7 @@ export const userRouter = ({ users }: { users: UserService }, { permissions }: {
       .query(({ ctx }) => users.me(ctx.actor, { afterResponse: ctx.afterResponse })),
 
     updateMe: authedProcedure
-      .meta({ openapi: { method: 'PATCH', path: '/users/me', tags, summary: 'Change your own name or phone (null removes the phone)', errorResponses: [400] } })
+      .meta({ openapi: { method: 'PATCH', path: '/users/me', tags, summary: 'Change your own name or phone (null removes the phone)' } })
       .input(UpdateMeInput)
       .output(CurrentUserSchema)
       .mutation(({ ctx, input }) => users.updateMe(ctx.actor, input)),
@@ -34,13 +34,13 @@ export const userRouter = ({ users }: { users: UserService }, { permissions }: {
       .query(({ input }) => users.list(input)),
 
     setRoles: requirePermission(userPermissions.manage)
-      .meta({ openapi: { method: 'PUT', path: '/users/{id}/roles', tags, summary: "Replace a user's roles (effective on their next request)", errorResponses: [400, 404] } })
+      .meta({ openapi: { method: 'PUT', path: '/users/{id}/roles', tags, summary: "Replace a user's roles (effective on their next request)" } })
       .input(SetRolesInput)
       .output(UserSchema)
       .mutation(({ input }) => users.setRoles(input.id, input.roles)),
 
     deactivate: requirePermission(userPermissions.manage)
-      .meta({ openapi: { method: 'POST', path: '/users/{id}/deactivate', tags, summary: 'Deactivate a user and end all their sessions', errorResponses: [400, 404, 409] } })
+      .meta({ openapi: { method: 'POST', path: '/users/{id}/deactivate', tags, summary: 'Deactivate a user and end all their sessions', errorResponses: { 409: 'You cannot deactivate yourself' } } })
       .input(UserIdInput)
       .output(UserSchema)
       .mutation(({ ctx, input }) => users.deactivate(input.id, ctx.actor)),

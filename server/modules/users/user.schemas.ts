@@ -8,8 +8,14 @@ export const Email = z
   .trim()
   .max(254)
   .pipe(z.email())
-  .meta({ description: 'Email address; surrounding spaces are removed and case is ignored when comparing', example: 'ada@example.com' });
-export const UserName = z.string().trim().min(1).max(200).meta({ description: 'Display name, 1–200 characters', example: 'Ada Lovelace' });
+  // The input side of the pipe is what the document shows; say what the pipe then checks.
+  .meta({ format: 'email', pattern: z.regexes.email.source, description: 'Email address; surrounding spaces are removed and case is ignored when comparing', example: 'ada@example.com' });
+export const UserName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .meta({ description: 'Display name, 1–200 characters (surrounding spaces are removed)', example: 'Ada Lovelace', pattern: '\\S' });
 /** The same rule as the users_phone_e164 CHECK in the database. */
 export const Phone = z
   .string()
@@ -21,7 +27,7 @@ export const Password = z
   .min(PASSWORD_MIN_LENGTH)
   .max(PASSWORD_MAX_LENGTH)
   .meta({ description: `Password, ${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters`, example: 'correct horse battery staple' });
-export const RoleName = z.string().trim().min(1).max(50);
+export const RoleName = z.string().trim().min(1).max(50).meta({ pattern: '\\S' });
 
 export const NewUserInput = z.object({ email: Email, name: UserName, password: Password });
 
@@ -32,7 +38,8 @@ export const UpdateMeInput = z
     name: UserName.optional(),
     phone: Phone.nullable().optional().meta({ description: 'A phone number to set, or null to remove it' }),
   })
-  .refine((v) => v.name !== undefined || v.phone !== undefined, { message: 'Provide at least one of name, phone' });
+  .refine((v) => v.name !== undefined || v.phone !== undefined, { message: 'Provide at least one of name, phone' })
+  .meta({ minProperties: 1 });
 
 export const ListUsersInput = z.object({
   ...listQueryFields,
@@ -41,7 +48,7 @@ export const ListUsersInput = z.object({
 
 export const SetRolesInput = z.object({
   id: z.uuid(),
-  roles: z.array(RoleName).max(20).meta({ description: "The user's roles after the call (replaces the current set)", example: ['member'] }),
+  roles: z.array(RoleName).max(20).meta({ description: "The user's roles after the call (replaces the current set). Each must be an existing role (400 otherwise).", example: ['member'] }),
 });
 
 export const UserSchema = z
