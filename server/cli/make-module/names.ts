@@ -80,5 +80,17 @@ export function moduleNames(raw: string | undefined, root: string): ModuleNames 
   }
   if (fs.existsSync(path.join(root, 'tests', kebab))) throw new NameRefused(`"${raw}" is taken: tests/${kebab} exists`);
   const entityCamel = toCamel(entity);
-  return { kebab, camel, snake, entity, entityCamel, Entity: pascal(entityCamel), Plural: pascal(camel) };
+  const Entity = pascal(entityCamel);
+  // The entity names files, events (`<entity>.created`) and the OpenAPI schema (`<Entity>`): one module each.
+  for (const folder of fs.readdirSync(modulesDir)) {
+    const dir = path.join(modulesDir, folder);
+    if (!fs.statSync(dir).isDirectory()) continue;
+    for (const file of fs.readdirSync(dir)) {
+      if (file.startsWith(`${entity}.`)) throw new NameRefused(`"${raw}" is taken: its entity "${entity}" is server/modules/${folder}'s (${file})`);
+      if (file.endsWith('.schemas.ts') && new RegExp(`id: '${Entity}(Page)?'`).test(fs.readFileSync(path.join(dir, file), 'utf8'))) {
+        throw new NameRefused(`"${raw}" is taken: the schema name ${Entity} is server/modules/${folder}'s`);
+      }
+    }
+  }
+  return { kebab, camel, snake, entity, entityCamel, Entity, Plural: pascal(camel) };
 }

@@ -246,7 +246,7 @@ export async function make${n.Entity}(db: Knex, overrides: Partial<Pick<${n.Enti
 import { make${n.Entity} } from '../../server/modules/${n.kebab}/${n.entity}.factory.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { queuedJobs } from '../helpers/jobs.ts';
-import { startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { startTestApp, type RestResponse, type TestApp } from '../helpers/test-app.ts';
 
 /** ${n.Plural} through both doors: REST (/api/v1/${n.kebab}) and the typed client (\`${n.camel}.*\`). */
 let t: TestApp;
@@ -288,14 +288,14 @@ describe('REST /api/v1/${n.kebab}', () => {
   });
 
   it('pages newest first by cursor', async () => {
-    const rows = [];
+    const rows: { id: string }[] = [];
     for (let i = 0; i < 3; i++) rows.push(await make${n.Entity}(t.app.db, { createdAt: new Date(Date.UTC(2000, 0, 1, 0, 0, i)) }));
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await t.rest('GET', \`/${n.kebab}?size=1\${cursor ? \`&cursor=\${encodeURIComponent(cursor)}\` : ''}\`, { headers: bearer(member) });
+      const page: RestResponse<{ items: { id: string }[]; nextCursor: string | null }> = await t.rest('GET', \`/${n.kebab}?size=1\${cursor ? \`&cursor=\${encodeURIComponent(cursor)}\` : ''}\`, { headers: bearer(member) });
       expect(page.status).toBe(200);
-      seen.push(...page.body.items.map((r: { id: string }) => r.id));
+      seen.push(...page.body.items.map((r) => r.id));
       cursor = page.body.nextCursor;
     } while (cursor);
     const ours = seen.filter((id) => rows.some((r) => r.id === id));
