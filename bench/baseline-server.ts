@@ -38,11 +38,65 @@ const server = http.createServer(async (req, res) => {
       const total = Number(count.rows[0].total);
       return send(200, { items: items.rows.map(toJson), total, page, size, pages: Math.ceil(total / size) });
     }
+    if (url.pathname === '/lists/products') return send(200, await productList(url.searchParams));
     send(404, { code: 'NOT_FOUND' });
   } catch {
     send(500, { code: 'INTERNAL_SERVER_ERROR' });
   }
 });
+/**
+ * products.list as the app runs it (server/lib/pagination.ts, lib/text-search.ts), the same
+ * SQL text: the keys of the page in a subquery, joined back to the rows, and the count capped
+ * at 1,001 when there is no cursor. The cursor arrives as plain `after` + `afterId`.
+ */
+async function productList(q: URLSearchParams) {
+  const size = Number(q.get('size') ?? 20);
+  const page = q.get('after') ? null : Number(q.get('page') ?? 1);
+  const params: unknown[] = [true];
+  const where = ['"products"."is_active" = $1'];
+  const search = q.get('search');
+  const words = search ? [...new Set(search.split(' ').slice(1, -1).filter((w) => /^[a-z0-9]+$/i.test(w)).map((w) => w.toLowerCase()))] : [];
+  if (search && [...search].length >= 3 && words.length) {
+    params.push(words.map((w) => `'${w}'`).join(' & '), `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`to_tsvector('simple', "products"."name") @@ $${params.length - 1}::tsquery AND ("products"."name" || '') ILIKE $${params.length} ESCAPE '\\'`);
+  } else if (search && [...search].length >= 3) {
+    params.push(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`"products"."name" ILIKE $${params.length} ESCAPE '\\'`);
+  } else if (search) {
+    params.push(`(^| )${search}`);
+    where.push(`"products"."name" ~* $${params.length}`);
+  }
+  for (const [key, op] of [['minPrice', '>='], ['maxPrice', '<=']] as const) {
+    const v = q.get(key);
+    if (v !== null) {
+      params.push(v);
+      where.push(`"price" ${op} $${params.length}`);
+    }
+  }
+  const filters = where.join(' and ');
+  const filterParams = [...params];
+  if (page === null) {
+    params.push(q.get('after'), q.get('afterId'));
+    where.push(`("products"."created_at", "products"."id") < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(size + 1);
+  let limit = `limit $${params.length}`;
+  if (page !== null && page > 1) {
+    params.push((page - 1) * size);
+    limit += ` offset $${params.length}`;
+  }
+  const order = 'order by "products"."created_at" desc, "products"."id" desc';
+  const itemsSql = `select "products".*, to_char("products"."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ck0, "products"."id"::text AS ck1 from "products" inner join (select "products".id AS pk from "products" where ${where.join(' and ')} ${order} ${limit}) as "page" on "products"."id" = "page"."pk" ${order}`;
+  const countSql = `select count(*) as "n" from (select 1 from "products" where ${filters} limit $${filterParams.length + 1}) as "matches"`;
+  const [items, count] = await Promise.all([pool.query(itemsSql, params), page === null ? undefined : pool.query(countSql, [...filterParams, 1001])]);
+  const rows = items.rows.slice(0, size);
+  const last = rows.at(-1);
+  const nextCursor = items.rows.length > size && last ? Buffer.from(JSON.stringify([last.ck0, last.ck1])).toString('base64url') : null;
+  const n = count ? Number(count.rows[0].n) : null;
+  const total = n === null ? null : Math.min(n, 1000);
+  return { items: rows.map(toJson), size, nextCursor, page, total, totalExact: n !== null && n <= 1000, pages: total === null ? null : Math.ceil(total / size) };
+}
+
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`PORT ${typeof address === 'object' && address ? address.port : 0}\n`);

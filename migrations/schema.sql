@@ -54,6 +54,7 @@ ALTER TABLE ONLY public.products ADD CONSTRAINT products_price_positive CHECK ((
 CREATE INDEX products_active_newest_price ON public.products USING btree (created_at DESC, id DESC) INCLUDE (price) WHERE is_active;
 CREATE INDEX products_active_price ON public.products USING btree (price, created_at DESC, id DESC) WHERE is_active;
 CREATE INDEX products_name_trgm ON public.products USING gin (name public.gin_trgm_ops) WHERE is_active;
+CREATE INDEX products_name_words ON public.products USING gin (to_tsvector('simple'::regconfig, (name)::text)) WHERE is_active;
 CREATE TRIGGER products_set_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TABLE public.reports (

@@ -11,6 +11,7 @@ import { createLogger } from './logger.ts';
  */
 type Role = 'all' | 'serve' | 'worker' | 'migrate';
 const ROLES: readonly Role[] = ['all', 'serve', 'worker', 'migrate'];
+const SAME_SIGNAL_WINDOW_MS = 1000;
 
 /**
  * Database (embedded unless DATABASE_URL is set), pending migrations (or, with
@@ -49,14 +50,20 @@ async function main(): Promise<void> {
   const app = await buildApp({ config, logger, databaseUrl: database.url });
 
   let stopping = false;
+  let stoppingSince = 0;
   const stop = async (reason: string, exitCode = 0) => {
     if (stopping) {
+      // The same signal again within a second is the first one relayed (a group kill
+      // reaches npm, its shell, tsx and us; tsx passes its copy on), not a person's
+      // second Ctrl-C.
+      if (Date.now() - stoppingSince < SAME_SIGNAL_WINDOW_MS) return;
       // A second signal means "now": don't wait for in-flight work any longer.
       logger.warn({ reason }, 'second signal: exiting without waiting');
       await database.close().catch(() => {});
       process.exit(1);
     }
     stopping = true;
+    stoppingSince = Date.now();
     logger.info({ reason }, 'shutting down: waiting for in-flight requests and running jobs');
     const force = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');

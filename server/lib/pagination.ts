@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Model, QueryBuilder } from 'objection';
 import { z } from 'zod';
 import { ValidationError } from '../errors.ts';
@@ -19,6 +20,7 @@ export const MAX_PAGE_DEPTH = 10_000;
 export const COUNT_CAP = 1_000;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+const DEPTH_MESSAGE = `Page numbers reach the first ${MAX_PAGE_DEPTH} items (page × size ≤ ${MAX_PAGE_DEPTH}); to read further, follow nextCursor from any page`;
 
 /** `cursor`, `page` and `size` as every list takes them; spread into a list's input schema. */
 export const listQueryFields = {
@@ -32,7 +34,7 @@ export const listQueryFields = {
     .number()
     .int()
     .min(1)
-    .max(MAX_PAGE_DEPTH)
+    .max(MAX_PAGE_DEPTH, { message: DEPTH_MESSAGE })
     .optional()
     .meta({ description: `Page number, from 1 (the default when no cursor is given). Page numbers reach the first ${MAX_PAGE_DEPTH} items: page × size ≤ ${MAX_PAGE_DEPTH}; go further with \`cursor\`` }),
   size: z
@@ -186,8 +188,7 @@ function checkPageQuery(query: ListQuery): void {
     throw new ValidationError(message, [{ path: ['page'], message, code: 'page_with_cursor' }]);
   }
   if (query.page !== undefined && query.page * query.size > MAX_PAGE_DEPTH) {
-    const message = `Page numbers reach the first ${MAX_PAGE_DEPTH} items (page × size ≤ ${MAX_PAGE_DEPTH}); to read further, follow nextCursor from any page`;
-    throw new ValidationError(message, [{ path: ['page'], message, code: 'page_too_deep' }]);
+    throw new ValidationError(DEPTH_MESSAGE, [{ path: ['page'], message: DEPTH_MESSAGE, code: 'page_too_deep' }]);
   }
 }
 
@@ -196,8 +197,9 @@ function checkPageQuery(query: ListQuery): void {
  * WHERE clauses, nothing else); `filters` are the same filters as input values, to which
  * cursors are bound.
  *
- * The page is found first as keys only (a subquery an index can often answer alone), then
- * its rows are read by id: a deep or filtered page reads only the rows it returns. Without
+ * The page is found first as ids only (a subquery an index can often answer alone, e.g. a
+ * price filter from `INCLUDE (price)`), then its rows are read by id: a filtered page reads
+ * only the rows it returns. Without
  * a cursor, the matches are counted up to COUNT_CAP beside it.
  */
 export async function fetchPage<M extends Model>(
@@ -211,37 +213,43 @@ export async function fetchPage<M extends Model>(
   const page = after ? null : (query.page ?? 1);
   const t = list.table;
   const dir = list.direction;
-  const col = (c: string) => `${t}.${c}`;
-
-  const keysQuery = filtered.clone().clearSelect().clearOrder();
-  keysQuery.select(
-    keysQuery.modelClass().raw('??.id AS pk', [t]),
-    ...list.keys.map((k, i) => keysQuery.modelClass().raw(`${keySql[k.type].select} AS ck${i}`, [col(k.column)])),
-  );
-  if (after) {
-    const columns = list.keys.map(() => '??').join(', ');
-    const values = list.keys.map((k) => keySql[k.type].cast).join(', ');
-    keysQuery.whereRaw(`(${columns}) ${dir === 'desc' ? '<' : '>'} (${values})`, [...list.keys.map((k) => col(k.column)), ...after]);
-  }
-  for (const k of list.keys) keysQuery.orderByRaw(`?? ${dir}`, [col(k.column)]);
-  keysQuery.limit(query.size + 1);
-  if (page !== null && page > 1) keysQuery.offset((page - 1) * query.size);
-
   const M = filtered.modelClass();
-  const rowsQuery = M.query(filtered.knex())
-    .select(`${t}.*`, ...list.keys.map((_, i) => `page.ck${i}`))
-    .join(keysQuery.as('page'), `${t}.id`, 'page.pk');
-  for (const k of list.keys) rowsQuery.orderByRaw(`?? ${dir}`, [col(k.column)]);
+  const knex = filtered.knex();
 
-  const countQuery =
-    page === null
-      ? undefined
-      : filtered
-          .knex()
-          .from(filtered.clone().clearSelect().clearOrder().select(M.raw('1')).limit(COUNT_CAP + 1).toKnexQuery().as('matches'))
-          .count({ n: '*' });
+  // The filters are compiled by knex once, then the two statements are put together as text
+  // around them: building them with the query builder cost more CPU than running them.
+  const compiled = filtered.clone().clearSelect().clearOrder().select(M.raw('1')).toKnexQuery().toSQL();
+  const fromWhere = compiled.sql.replace(/^select 1 /, '');
+  const filterBindings = [...compiled.bindings] as Knex.RawBinding[];
+  const hasWhere = / where /.test(fromWhere);
+  const qualified = list.keys.map((k) => `"${t}"."${k.column}"`);
+  const order = `order by ${qualified.map((c) => `${c} ${dir}`).join(', ')}`;
 
-  const [rows, counted] = await Promise.all([rowsQuery as unknown as Promise<M[]>, countQuery as unknown as Promise<{ n: string | number }[]> | undefined]);
+  let keysSql = `select "${t}"."id" AS pk ${fromWhere}`;
+  const keysBindings = [...filterBindings];
+  if (after) {
+    keysSql += ` ${hasWhere ? 'and' : 'where'} (${qualified.join(', ')}) ${dir === 'desc' ? '<' : '>'} (${list.keys.map((k) => keySql[k.type].cast).join(', ')})`;
+    keysBindings.push(...after);
+  }
+  keysSql += ` ${order} limit ?`;
+  keysBindings.push(query.size + 1);
+  if (page !== null && page > 1) {
+    keysSql += ' offset ?';
+    keysBindings.push((page - 1) * query.size);
+  }
+  // The cursor keys are rendered for the page's rows only (to_char is not free), outside the subquery.
+  const keyColumns = list.keys.map((k, i) => `${keySql[k.type].select.replace('??', qualified[i]!)} AS ck${i}`).join(', ');
+  const rowsSql = `select "${t}".*, ${keyColumns} from "${t}" inner join (${keysSql}) as "page" on "${t}"."id" = "page"."pk" ${order}`;
+  const countSql = `select count(*) as "n" from (select 1 ${fromWhere} limit ?) as "matches"`;
+
+  const [found, counted] = await Promise.all([
+    knex.raw<{ rows: Record<string, unknown>[] }>(rowsSql, keysBindings),
+    page === null ? undefined : knex.raw<{ rows: { n: string }[] }>(countSql, [...filterBindings, COUNT_CAP + 1]),
+  ]);
+  // A raw result is not column-mapped by knex (a query builder's is): map it the same way.
+  const mapRows = (knex.client.config as Knex.Config).postProcessResponse;
+  const mapped = (mapRows ? mapRows(found.rows, undefined) : found.rows) as Record<string, unknown>[];
+  const rows = mapped.map((row) => M.fromDatabaseJson(row) as M);
   const hasMore = rows.length > query.size;
   const items = rows.slice(0, query.size);
   const last = items[items.length - 1] as unknown as Record<string, string> | undefined;
@@ -249,7 +257,7 @@ export async function fetchPage<M extends Model>(
   for (const row of items as unknown as Record<string, unknown>[]) for (let i = 0; i < list.keys.length; i++) delete row[`ck${i}`];
 
   if (page === null) return { items, size: query.size, nextCursor, page: null, total: null, totalExact: false, pages: null };
-  const n = Number(counted?.[0]?.n ?? 0);
+  const n = Number(counted?.rows[0]?.n ?? 0);
   const totalExact = n <= COUNT_CAP;
   const total = Math.min(n, COUNT_CAP);
   return { items, size: query.size, nextCursor, page, total, totalExact, pages: Math.ceil(total / query.size) };

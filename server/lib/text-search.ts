@@ -35,9 +35,30 @@ export function likeLiteral(term: string): string {
  * The SQL condition for `term` on `column` (an identifier), as `[sql, bindings]` for
  * `whereRaw`. The short-term pattern is `(^| )xy`: pg_trgm extracts the word-start
  * trigrams from it, so it is an index lookup, not a scan.
+ *
+ * With `wordIndex` (the column has a GIN index on `to_tsvector('simple', column)`), a term
+ * holding whole words (letters and digits with a space on both sides, as `500000` in
+ * `Product 500000 `) is looked up by those words, and the substring match only rechecks
+ * what they found. It is written so that it cannot use the trigram index (`|| ''`): the
+ * planner underestimates a trigram scan of common trigrams and would pick it.
  */
-export function searchCondition(column: string, term: string): [string, string[]] {
-  if ([...term].length >= SHORT_TERM_LENGTH) return [`?? ILIKE ? ESCAPE '\\'`, [column, `%${likeLiteral(term)}%`]];
-  // Letters and digits only (the schema checks it), so nothing in it means anything to a regex.
-  return [`?? ~* ?`, [column, `(^| )${term}`]];
+export function searchCondition(column: string, term: string, opts: { wordIndex?: boolean } = {}): [string, string[]] {
+  if ([...term].length < SHORT_TERM_LENGTH) {
+    // Letters and digits only (the schema checks it), so nothing in it means anything to a regex.
+    return [`?? ~* ?`, [column, `(^| )${term}`]];
+  }
+  const pattern = `%${likeLiteral(term)}%`;
+  const words = opts.wordIndex ? wholeWords(term) : [];
+  if (words.length === 0) return [`?? ILIKE ? ESCAPE '\\'`, [column, pattern]];
+  return [`to_tsvector('simple', ??) @@ ?::tsquery AND (?? || '') ILIKE ? ESCAPE '\\'`, [column, words.map((w) => `'${w}'`).join(' & '), column, pattern]];
+}
+
+/**
+ * The words of `term` that are whole in every match: bounded by spaces on both sides inside
+ * the term (the first and last pieces may be parts of longer words). ASCII letters and digits
+ * only, for which the `simple` parser makes exactly one lowercase lexeme.
+ */
+export function wholeWords(term: string): string[] {
+  const inner = term.split(' ').slice(1, -1);
+  return [...new Set(inner.filter((w) => /^[a-z0-9]+$/i.test(w)).map((w) => w.toLowerCase()))];
 }

@@ -168,8 +168,11 @@ describe('page numbers', () => {
     expect(tooDeep.status).toBe(400);
     expect(tooDeep.body).toMatchObject({ code: 'BAD_REQUEST', issues: [{ path: ['page'], code: 'page_too_deep' }] });
     expect(tooDeep.body.message).toMatch(/nextCursor/);
+    // Past 10000 even at size 1, the input schema refuses it (the bound is in the OpenAPI document), with the same advice.
     const trpc = await trpcError(t.client().products.list.query({ page: 25_000 }));
-    expect(trpc).toMatchObject({ status: 400, issues: [{ path: ['page'], code: 'page_too_deep' }] });
+    expect(trpc).toMatchObject({ status: 400, issues: [{ path: ['page'], message: tooDeep.body.message }] });
+    const viaTrpc = await trpcError(t.client().products.list.query({ page: 101, size: 100 }));
+    expect(viaTrpc).toMatchObject({ status: 400, message: tooDeep.body.message, issues: [{ path: ['page'], code: 'page_too_deep' }] });
   });
 
   it('cannot be combined with a cursor', async () => {
@@ -218,6 +221,20 @@ describe('short search terms (1–2 characters) match the start of a word', () =
   it('from 3 characters a term is a substring again', async () => {
     expect(await names('oak')).toEqual(['OAk', 'Short oak table', 'x-oak']);
     expect(await names('boa')).toEqual(['short boat']);
+  });
+
+  it('a term with whole words (as "Widget 12 ") is looked up by them and still matches as a substring', async () => {
+    for (const name of ['Widget 12 oak', 'Widget 123 oak', 'xWidget 12 pine', 'Widget 12', 'widget 12 OAK shelf', 'Widget 5% 12 oak']) await makeProduct(t.app.db, { name });
+    const found = async (search: string) => {
+      const all: string[] = [];
+      for await (const p of paginate(t.client().products.list, { search, size: 100 })) all.push(p.name);
+      return all.sort();
+    };
+    expect(await found('Widget 12 ')).toEqual(['Widget 12 oak', 'widget 12 OAK shelf', 'xWidget 12 pine']);
+    expect(await found('dget 12 OAK s')).toEqual(['widget 12 OAK shelf']);
+    expect(await found(' 12 oak ')).toEqual(['widget 12 OAK shelf']);
+    expect(await found('5% 12 ')).toEqual(['Widget 5% 12 oak']);
+    expect((await t.rest('GET', `/products?${q({ search: 'Widget 12 ' })}`)).body).toMatchObject({ total: 3, totalExact: true });
   });
 
   it('must be letters or digits (400 otherwise)', async () => {

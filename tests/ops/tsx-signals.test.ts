@@ -6,23 +6,25 @@ import { createTestDatabase } from '../helpers/test-app.ts';
 
 /**
  * `npm start` / `npm run serve` / `npm run worker` run the app below a `tsx` parent
- * process, which is what a supervisor signals. tsx relays the signal and, unless the
- * child acknowledges it (through a hidden listener of its own), relays it a second time
- * and SIGKILLs the child 30 ms later. server/main.ts must keep that listener, so a
- * SIGTERM to the tsx process still ends in a graceful stop.
+ * process. A terminal's Ctrl-C or a supervisor's group kill (systemd) signals both.
+ * tsx passes its copy on unless the child acknowledges its own (through a hidden
+ * listener tsx installs), and SIGKILLs the child 30 ms after an unacknowledged relay.
+ * server/main.ts must keep that listener (and take a relayed copy for the same
+ * signal), so the stop stays graceful.
  */
 const dbs: { drop(): Promise<void> }[] = [];
 afterAll(async () => {
   for (const db of dbs) await db.drop();
 });
 
-describe('SIGTERM to the tsx process that `npm run serve` starts', () => {
+describe('SIGTERM to the process group of `tsx server/main.ts` (as npm run serve/worker start it)', () => {
   it.each(['serve', 'worker'])('%s: stops gracefully and exits 0', async (role) => {
     const db = await createTestDatabase();
     dbs.push(db);
     const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['server/main.ts', role], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WORKER_POLL_INTERVAL_MS: '100' },
+      detached: true,
     });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -33,7 +35,7 @@ describe('SIGTERM to the tsx process that `npm run serve` starts', () => {
       if (waited > 60_000 || child.exitCode !== null) throw new Error(`never ready:\n${output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill('SIGTERM'); // the tsx parent, as a supervisor would
+    process.kill(-child.pid!, 'SIGTERM'); // tsx and the app, as a group kill does
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(output).toContain('"msg":"stopped"');
     expect(output).not.toContain('second signal');

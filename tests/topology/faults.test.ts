@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
@@ -46,6 +47,28 @@ async function call(base: string, method: string, url: string, body?: unknown, t
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     return { status: 'closed', error: String(cause?.code ?? cause?.message ?? error) };
   }
+}
+
+/**
+ * A keep-alive HTTP/1.1 connection of our own, so the test sees what the server does
+ * with the connection itself: the raw response text, and when the server closed it.
+ */
+function rawConnection(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString()));
+  socket.on('error', () => {});
+  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+  return {
+    closed,
+    text: () => text,
+    send(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+      const payload = body === undefined ? '' : JSON.stringify(body);
+      const lines = [`${method} ${url} HTTP/1.1`, 'host: localhost', 'connection: keep-alive', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+      if (payload) lines.push('content-type: application/json', `content-length: ${Buffer.byteLength(payload)}`);
+      socket.write(`${lines.join('\r\n')}\r\n\r\n${payload}`);
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,7 +175,7 @@ describe('the topology under load, with a worker killed and a server terminated'
     };
 
     const [worker1, worker2] = topology.workers;
-    const timings = { serverDrainMs: 0, workerStopMs: 0 };
+    const timings = { serverDrainMs: 0, idleKeepAliveClosedMs: 0, workerStopMs: 0 };
     let interrupted: { id: string; task: string }[] = [];
     const [server1] = topology.servers;
     const faults = (async () => {
@@ -171,11 +194,20 @@ describe('the topology under load, with a worker killed and a server terminated'
 
       await sleep(LOAD_MS * 0.15);
       // Requests in flight on the server at the moment it is told to stop: sign-ups
-      // (Argon2 makes each one take a while) and reads, sent to it directly.
+      // (Argon2 makes each one take a while) and reads (held by a lock), sent to it directly.
       const serverUrl = `http://127.0.0.1:${server1!.port}`;
       // Signal only once the server has read every one of them (Fastify logs each
       // "incoming request"), so all of them are truly in flight, not still connecting.
       const seen = () => server1!.lines.filter((l) => l.msg === 'incoming request' && String(l.reqId).startsWith(`in-flight-${pid}-`)).length;
+      // An idle keep-alive connection (one answered request), and one whose request the
+      // test holds in flight: `products` is locked, so its read waits until we let go.
+      const idle = rawConnection(server1!.port!);
+      idle.send('GET', '/healthz');
+      await waitFor(() => idle.text().includes('"status":"ok"'), 'the idle connection’s first answer');
+      const lock = await db.transaction();
+      await lock.raw('LOCK TABLE products IN ACCESS EXCLUSIVE MODE');
+      const busy = rawConnection(server1!.port!);
+      busy.send('GET', '/api/v1/products?size=5', undefined, { 'x-request-id': `in-flight-${pid}-held` });
       const inFlight = [
         ...Array.from({ length: 4 }, (_, i) => {
           const email = `signup-${pid}-direct-${i}@example.com`;
@@ -187,13 +219,27 @@ describe('the topology under load, with a worker killed and a server terminated'
         ...Array.from({ length: 6 }, (_, i) => call(serverUrl, 'GET', '/products?size=100', undefined, undefined, { 'x-request-id': `in-flight-${pid}-r${i}` })),
       ];
       // (see above) wait for the server to have them all
-      await waitFor(() => seen() >= inFlight.length || undefined, 'the server to receive the in-flight requests', 10_000);
+      await waitFor(() => seen() >= inFlight.length + 1 || undefined, 'the server to receive the in-flight requests', 10_000);
       const termAt = Date.now();
       server1!.kill('SIGTERM');
+      // While a request is still held, the server has closed the idle keep-alive
+      // connection and stopped listening, and is still running.
+      const idleClosedAt = await idle.closed;
+      timings.idleKeepAliveClosedMs = idleClosedAt - termAt;
+      expect(server1!.running()).toBe(true);
+      await waitFor(async () => (await call(serverUrl, 'GET', '/healthz')).status === 'closed', 'the server to stop accepting connections', 10_000);
+      expect(busy.text()).toBe('');
+      await lock.rollback();
       direct.push(...(await Promise.all(inFlight)));
       const stopped = await server1!.exited;
       timings.serverDrainMs = Date.now() - termAt;
       expect(stopped).toEqual({ code: 0, signal: null });
+      // The held request got its answer, with `Connection: close`, and then the connection closed.
+      await busy.closed;
+      const head = busy.text().split('\r\n\r\n')[0]!;
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(head.toLowerCase()).toContain('connection: close');
+      direct.push({ status: 200, upstream: server1!.name, body: undefined });
       // While it is gone, the proxy sends everything to the other server.
       await sleep(LOAD_MS * 0.1);
       await server1!.restart();

@@ -24,7 +24,7 @@ export class Product extends Model {
    * `products.list`: active products, newest first. Indexes (migrations/…_list_indexes.ts,
    * plans in docs/lists.md): `products_active_newest_price` walks this order (and answers a
    * price filter from the index alone), `products_active_price` serves narrow price ranges,
-   * `products_name_trgm` serves search.
+   * `products_name_trgm` serves search, `products_name_words` the whole words of a term.
    */
   static readonly list = defineList({
     name: 'products.list',
@@ -42,7 +42,7 @@ export class Product extends Model {
     },
     /** `search` semantics: lib/text-search.ts (substring from 3 characters, word start below). */
     nameMatches(query: QueryBuilder<Product>, term: string) {
-      void query.whereRaw(...searchCondition('products.name', term));
+      void query.whereRaw(...searchCondition('products.name', term, { wordIndex: true }));
     },
     priceAtLeast(query: QueryBuilder<Product>, min: string) {
       void query.where('price', '>=', min);

@@ -7,6 +7,7 @@ import { searchCondition } from '../../lib/text-search.ts';
 export class User extends Model {
   static override tableName = 'users';
 
+  // #region fields
   id!: string;
   email!: string;
   name!: string;
@@ -21,6 +22,7 @@ export class User extends Model {
 
   /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
   static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'lastSeenAt', 'createdAt', 'updatedAt']);
+  // #endregion fields
 
   /** Defence in depth: a User serialised by mistake still carries no hash. */
   override $formatJson(json: Record<string, unknown>) {
