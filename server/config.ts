@@ -1,5 +1,52 @@
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+
+/**
+ * TRUST_PROXY: which hops in front of the server may set X-Forwarded-For/-Host/-Proto.
+ * `false` (none), a hop count, or a list of addresses and CIDR ranges, as Fastify's
+ * `trustProxy` takes them. `true` (trust every hop) lets any client write its own
+ * X-Forwarded-For, and so its own IP for the rate limits; it is refused.
+ */
+const TrustProxy = z
+  .string()
+  .trim()
+  .transform((value, ctx): false | number | string[] => {
+    if (value === 'false' || value === '0') return false;
+    if (value === 'true') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          '"true" would trust every hop, so any client could choose its own IP in X-Forwarded-For (and bypass the per-IP limits). Give the number of proxies in front of the server (e.g. 1) or their addresses/CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1)',
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const bad = entries.filter((entry) => !isAddressOrCidr(entry));
+    if (bad.length || !entries.length) {
+      ctx.addIssue({ code: 'custom', message: `Not a hop count, an IP address or a CIDR range: ${bad.join(', ') || value}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback)
+    .transform((v) => v === 'true' || v === '1');
+
+/** A per-minute (or per-hour) limit; 0 is not allowed, RATE_LIMITS=off switches them all off. */
+const limit = (fallback: number, description: string) => z.coerce.number().int().positive().default(fallback).describe(description);
 
 /**
  * Every environment variable the backend reads, in one place. Each one's `.describe()`
@@ -73,17 +120,32 @@ export const EnvSchema = z.object({
     .positive()
     .default(30_000)
     .describe('How long SIGTERM/SIGINT waits for in-flight requests and jobs before exiting 1; a second signal exits at once.'),
-  SIGN_IN_LIMIT_PER_MINUTE: z.coerce
+  RATE_LIMITS: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe('`off` switches every rate limit off (benchmarks, load tests); the server warns at start-up. Never in production.'),
+  SIGN_IN_LIMIT_PER_MINUTE: limit(10, 'Sign-in attempts per minute against one account from one client IP'),
+  SIGN_IN_IP_LIMIT_PER_MINUTE: limit(30, 'Sign-in attempts per minute from one client IP, whatever the accounts'),
+  SIGN_IN_ACCOUNT_LIMIT_PER_MINUTE: limit(
+    100,
+    'Sign-in attempts per minute against one account from all IPs together (slows guessing spread over many IPs); well above the per-IP limits, so one stranger cannot lock the owner out',
+  ),
+  SIGN_UP_LIMIT_PER_HOUR: limit(5, 'Sign-ups per hour from one client IP'),
+  PASSWORD_RESET_LIMIT_PER_HOUR: limit(5, 'Password-reset and verification mails per hour, per client IP and per account'),
+  REPORT_LIMIT_PER_HOUR: limit(20, 'Report requests per hour per user'),
+  MAX_PENDING_REPORTS: limit(3, 'Reports one user may have queued or in progress at once; more is a 429'),
+  TRUST_PROXY: TrustProxy.default(false).describe(
+    'Which proxies in front of the server may set X-Forwarded-For/-Proto/-Host: `false`, a hop count (e.g. `1`), or a comma-separated list of addresses/CIDR ranges. `true` is refused (any client could pick its IP).',
+  ),
+  DOCS_ENABLED: flag('true').describe('Serve the API browser at /docs (the document stays at /openapi.json). Turn off in production if the API should not be browsable.'),
+  SESSION_MAX_AGE_DAYS: z.coerce
     .number()
     .int()
-    .positive()
-    .default(10)
-    .describe('Sign-in attempts allowed per minute, per client IP and per email (counted in each process); more get 429 with Retry-After.'),
-  TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1')
-    .describe('`true` behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from `X-Forwarded-*`.'),
+    .min(1)
+    .max(3650)
+    .default(90)
+    .describe('Absolute session lifetime in days: a session ends this long after sign-in, however often it is used (use keeps it alive up to 30 days at a time)'),
+  TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(20).describe('Most calls one batched tRPC request may carry; more is a 400'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -105,8 +167,21 @@ export interface Config {
   worker: { concurrency: number; pollIntervalMs: number; recoverAfterMs: number };
   mail: { smtpUrl: string | undefined; from: string; dir: string };
   shutdownTimeoutMs: number;
-  signInLimitPerMinute: number;
-  trustProxy: boolean;
+  /** Every rate limit; `enabled: false` when RATE_LIMITS=off. */
+  limits: {
+    enabled: boolean;
+    signInPerMinute: number;
+    signInIpPerMinute: number;
+    signInAccountPerMinute: number;
+    signUpPerHour: number;
+    passwordResetPerHour: number;
+    reportsPerHour: number;
+    maxPendingReports: number;
+  };
+  trustProxy: false | number | string[];
+  trpcMaxBatch: number;
+  docsEnabled: boolean;
+  sessionMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -139,7 +214,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS, recoverAfterMs: e.WORKER_RECOVER_AFTER_MS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: path.join(path.resolve(e.DATA_DIR), 'mail') },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+    limits: {
+      enabled: e.RATE_LIMITS === 'on',
+      signInPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+      signInIpPerMinute: e.SIGN_IN_IP_LIMIT_PER_MINUTE,
+      signInAccountPerMinute: e.SIGN_IN_ACCOUNT_LIMIT_PER_MINUTE,
+      signUpPerHour: e.SIGN_UP_LIMIT_PER_HOUR,
+      passwordResetPerHour: e.PASSWORD_RESET_LIMIT_PER_HOUR,
+      reportsPerHour: e.REPORT_LIMIT_PER_HOUR,
+      maxPendingReports: e.MAX_PENDING_REPORTS,
+    },
     trustProxy: e.TRUST_PROXY,
+    trpcMaxBatch: e.TRPC_MAX_BATCH,
+    docsEnabled: e.DOCS_ENABLED,
+    sessionMaxAgeDays: e.SESSION_MAX_AGE_DAYS,
   };
 }

@@ -139,8 +139,8 @@ export class ValidationError extends AppError {
   }
 }
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super('TOO_MANY_REQUESTS', 'Too many requests, try again later', undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  constructor(retryAfterSeconds: number, message = 'Too many requests, try again later') {
+    super('TOO_MANY_REQUESTS', message, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
   }
 }
 
@@ -157,6 +157,29 @@ function isZodError(error: unknown): error is z.ZodError {
   return error instanceof z.ZodError || (error instanceof Error && error.name === 'ZodError');
 }
 
+/** A custom check may name its own issue code in `params.reason` (e.g. `control_character`). */
+function issueCode(issue: z.core.$ZodIssue): string {
+  const reason = issue.code === 'custom' ? (issue.params as { reason?: unknown } | undefined)?.reason : undefined;
+  return typeof reason === 'string' ? reason : issue.code;
+}
+
+/**
+ * PostgreSQL refusing the characters of a value it was given (NUL in text, a byte
+ * sequence invalid in UTF-8): SQLSTATE 22021 character_not_in_repertoire and 22P05
+ * untranslatable_character. The input was bad, not the server: a 400, not a 500.
+ */
+const UNSTORABLE_TEXT_CODES = new Set(['22021', '22P05']);
+
+/** The BAD_REQUEST an unstorable-text database error stands for, or undefined. */
+export function fromDatabaseError(error: unknown): AppError | undefined {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNSTORABLE_TEXT_CODES.has(code)) return new AppError('BAD_REQUEST', 'Input contains characters that cannot be stored');
+    e = (e as { nativeError?: unknown; cause?: unknown }).nativeError ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /**
  * Turns whatever was thrown inside a procedure into the public ErrorBody.
  * In production a real fault says only "Internal server error": no stack, no SQL.
@@ -167,7 +190,7 @@ export function toErrorBody(error: TRPCError, opts: { isProduction: boolean }): 
     return {
       code: 'BAD_REQUEST',
       message: INPUT_VALIDATION_MESSAGE,
-      issues: cause.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, code: i.code })),
+      issues: cause.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, code: issueCode(i) })),
     };
   }
   if (cause instanceof AppError) {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import { defineModule } from '../../lib/module.ts';
+import type { RateLimiter } from '../../lib/rate-limiter.ts';
 import type { ProductService } from '../products/product.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import { reportFileRoute } from './report.file-route.ts';
@@ -24,12 +25,17 @@ export const reportsModule = defineModule({
   name: 'reports',
   services: {
     reportStorage: ({ config, overrides }: StorageDeps) => overrides.reportStorage ?? new LocalDiskStorage(path.join(config.dataDir, 'reports')),
-    reports: ({ db, jobs, reportStorage }: { db: Knex; jobs: Pick<JobQueue, 'add'>; reportStorage: ReportStorage }) =>
+    reports: ({ config, db, jobs, limiter, reportStorage }: { config: Config; db: Knex; jobs: Pick<JobQueue, 'add'>; limiter: RateLimiter; reportStorage: ReportStorage }) =>
       new ReportService({
         db,
         storage: reportStorage,
         enqueue: async (trx, reportId) => {
           await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
+        },
+        limiter,
+        limits: {
+          perUser: { name: 'reports:user', limit: config.limits.reportsPerHour, windowMs: 3_600_000, message: 'Too many report requests, try again later' },
+          maxPending: config.limits.maxPendingReports,
         },
       }),
     reportGeneration: (deps: { config: Config; db: Knex; products: ProductService; users: UserService; mailer: ReportMailer; reportStorage: ReportStorage }) =>

@@ -50,12 +50,5 @@ export class User extends Model {
     nameOrEmailMatches(query: QueryBuilder<User>, term: string) {
       void query.where((q) => q.whereRaw(...searchCondition('users.name', term)).orWhereRaw(...searchCondition('users.email', term)));
     },
-    /** Oldest first; the id breaks ties so pages never repeat or skip a row. */
-    oldestFirst(query: QueryBuilder<User>) {
-      void query.orderBy([
-        { column: 'createdAt', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ]);
-    },
   };
 }
