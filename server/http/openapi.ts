@@ -124,7 +124,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
       if (headers) success.headers = Object.fromEntries(Object.entries(headers).map(([name, h]) => [name, { schema: { type: 'string' }, description: h.description }]));
       success.content = { [contentType]: { schema: { type: 'string', format: 'binary' } } };
       const { '200': _json, ...errors } = op.responses;
-      op.responses = { '200': success, ...errors };
+      op.responses = { '200': success, ...route.response.others, ...errors };
     }
     doc.paths ??= {};
     for (const [path, item] of Object.entries(extra.paths ?? {})) {

@@ -24,6 +24,8 @@ export interface PlainResponseSpec {
   description: string;
   contentType: string;
   headers?: Record<string, { description: string }>;
+  /** Other non-error answers (a 302 redirect), as OpenAPI response objects by status. */
+  others?: Record<string, Record<string, unknown>>;
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { MailMessage, Mailer } from '../../server/modules/notifications/mailer.ts';
-import { StorageUnavailableError, type LocalDiskStorage, type ReportStorage } from '../../server/modules/reports/report.storage.ts';
+import { StorageUnavailableError, type ReportStorage } from '../../server/modules/reports/report.storage.ts';
 
 /**
- * Report storage on the real disk that fails on demand: the next `failPuts` puts (or
+ * The app's real report storage, failing on demand: the next `failPuts` puts (or
  * every put, with `failPuts = Infinity`) throw StorageUnavailableError, as a full disk
  * or an unreachable bucket would. Counts the puts it let through.
  */
@@ -11,7 +11,13 @@ export class FlakyStorage implements ReportStorage {
   failPuts = 0;
   puts = 0;
   failed = 0;
-  constructor(readonly disk: LocalDiskStorage) {}
+  constructor(readonly inner: ReportStorage) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  get location() {
+    return this.inner.location;
+  }
 
   async put(key: string, body: Readable | Buffer): Promise<{ size: number }> {
     if (this.failPuts > 0) {
@@ -21,16 +27,25 @@ export class FlakyStorage implements ReportStorage {
       throw new StorageUnavailableError('Storage unavailable (injected by the test)');
     }
     this.puts += 1;
-    return this.disk.put(key, body);
+    return this.inner.put(key, body);
   }
   open(key: string) {
-    return this.disk.open(key);
+    return this.inner.open(key);
   }
   size(key: string) {
-    return this.disk.size(key);
+    return this.inner.size(key);
   }
   remove(key: string) {
-    return this.disk.remove(key);
+    return this.inner.remove(key);
+  }
+  list() {
+    return this.inner.list();
+  }
+  collectLeftovers(olderThan: Date) {
+    return this.inner.collectLeftovers(olderThan);
+  }
+  check(opts?: { write?: boolean; signal?: AbortSignal }) {
+    return this.inner.check(opts);
   }
 }
 
