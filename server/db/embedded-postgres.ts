@@ -146,7 +146,7 @@ async function countOtherClients(adminUrl: string, ignoreApplication = ''): Prom
   await client.connect();
   try {
     const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND ($1 = '' OR application_name <> $1)`,
       [ignoreApplication],
     );
     return (rows[0] as { n: number }).n;
