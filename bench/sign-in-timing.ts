@@ -4,7 +4,7 @@
  * server and prints the median and p90 of each (the correct one is the baseline
  * of what a real verify costs).
  *
- *   SIGN_IN_LIMIT_PER_MINUTE=100000 DATA_DIR=/tmp/duality-bench npm start   # in one shell
+ *   RATE_LIMITS=off DATA_DIR=/tmp/duality-bench npm start   # in one shell
  *   API_URL=http://localhost:3000 npx tsx bench/sign-in-timing.ts [rounds]  # in another
  */
 const url = (process.env.API_URL ?? 'http://localhost:3000').replace(/\/$/, '') + '/api/v1';
@@ -16,7 +16,7 @@ async function post(path: string, body: unknown): Promise<number> {
   const started = performance.now();
   const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   await res.arrayBuffer();
-  if (![200, 201, 401].includes(res.status)) throw new Error(`${path}: unexpected ${res.status} (is SIGN_IN_LIMIT_PER_MINUTE high enough?)`);
+  if (![200, 201, 401].includes(res.status)) throw new Error(`${path}: unexpected ${res.status} (is RATE_LIMITS=off set?)`);
   return performance.now() - started;
 }
 

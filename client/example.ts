@@ -13,6 +13,7 @@ const { token, user } = await createClient({ url }).auth.signIn.mutate({
 });
 console.log('signed in as', user.email, 'with roles', user.roles.join(', '));
 
+// #region typed-client
 // Every call from this client sends `Authorization: Bearer <token>`.
 const api = createClient({ url, token });
 
@@ -20,10 +21,12 @@ const created = await api.products.create.mutate({ name: 'Espresso cup', price: 
 console.log('created', created.id, created.price); // price is the exact string "7.50"
 
 const page = await api.products.list.query({ search: 'espresso', size: 10 });
+//    ^ typed: { items: Product[]; total: number | null; totalExact: boolean; nextCursor: string | null; … }
 console.log(`${page.total}${page.totalExact ? '' : '+'} matching, page ${page.page} of ${page.pages}`);
 
 // Every match, page after page by cursor; at any depth each page costs the same.
 for await (const product of paginate(api.products.list, { search: 'espresso' })) console.log(product.name, product.price);
+// #endregion typed-client
 
 try {
   await api.products.get.query({ id: '00000000-0000-4000-8000-000000000000' });

@@ -31,7 +31,7 @@ export interface paths {
         put?: never;
         /**
          * Start a session: returns a bearer token and sets the session cookie
-         * @description A wrong email, a wrong password and a deactivated account all give the same 401. Attempts are limited per client IP and per email (429 with Retry-After).
+         * @description A wrong email, a wrong password and a deactivated account all give the same 401. Attempts are limited per client IP, per (IP, account) and per account (429 with Retry-After).
          */
         post: operations["auth-signIn"];
         delete?: never;
@@ -539,7 +539,7 @@ export interface operations {
             /** @description Successful response */
             200: {
                 headers: {
-                    /** @description `session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` unless on localhost) */
+                    /** @description `session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` in production or when PUBLIC_URL is https) */
                     "Set-Cookie": string;
                     [name: string]: unknown;
                 };
@@ -583,7 +583,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Too many attempts from this client or for this email; see Retry-After */
+            /** @description Too many requests (sign-in attempts per client IP, per (IP, account) and per account); the `Retry-After` header says how many seconds to wait */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -743,6 +743,15 @@ export interface operations {
             };
             /** @description Request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (sign-ups per client IP, SIGN_UP_LIMIT_PER_HOUR); the `Retry-After` header says how many seconds to wait */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1246,6 +1255,15 @@ export interface operations {
             };
             /** @description Request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (report requests per user per hour, and at most MAX_PENDING_REPORTS unfinished at once); the `Retry-After` header says how many seconds to wait */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
  *
  * The permissions are spelled out here rather than imported from the catalog:
  * a migration must do the same thing on every database, whatever the catalog later
- * lists. A later permission gets its own migration (see README, "Adding a permission").
+ * lists. A later permission gets its own migration (see docs/accounts.md, "Adding a permission").
  */
 const SEEDED_ADMIN_PERMISSIONS = ['products:create', 'products:update', 'products:delete', 'users:manage'];
 

@@ -5,8 +5,9 @@ import type { Knex } from 'knex';
  * need nothing and adding the column is instant; the CHECK holds the same rule as the
  * API's schema (`+` and 7–15 digits, E.164), so no other writer can store what the API
  * would refuse. (The table is small: on a large one, add the CHECK `NOT VALID` and
- * validate it separately; see the README.)
+ * validate it separately; see docs/migrations.md.)
  */
+// #region up-down
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('users', (t) => {
     t.string('phone', 20).nullable();
@@ -20,3 +21,4 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('phone');
   });
 }
+// #endregion up-down

@@ -7,7 +7,7 @@ import { backfillInBatches } from '../server/db/backfill.ts';
  * apart from 'Cup'. PostgreSQL now enforces what the API promises (for spaces).
  *
  * This is the project's pattern for changing data in a table that may be large
- * (README, "Change the schema"):
+ * (docs/migrations.md, "Changing data in a large table"):
  *  1. fix the rows in batches, each committed on its own (hence `transaction: false`);
  *  2. add the constraint NOT VALID: a short lock and no scan, and it already binds new writes;
  *  3. VALIDATE it: a scan that does not block reads or writes.

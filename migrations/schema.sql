@@ -57,6 +57,14 @@ CREATE INDEX products_name_trgm ON public.products USING gin (name public.gin_tr
 CREATE INDEX products_name_words ON public.products USING gin (to_tsvector('simple'::regconfig, (name)::text)) WHERE is_active;
 CREATE TRIGGER products_set_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
+CREATE TABLE public.rate_limits (
+    key text NOT NULL,
+    count integer NOT NULL,
+    reset_at timestamp with time zone NOT NULL
+);
+ALTER TABLE ONLY public.rate_limits ADD CONSTRAINT rate_limits_pkey PRIMARY KEY (key);
+CREATE INDEX rate_limits_reset_at_idx ON public.rate_limits USING btree (reset_at);
+
 CREATE TABLE public.reports (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     owner_id uuid NOT NULL,

@@ -11,6 +11,7 @@ import { AfterResponseRunner } from './jobs/after-response.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { WorkerRecovery } from './jobs/recovery.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
+import { RateLimiter } from './lib/rate-limiter.ts';
 import {
   buildRootRouter,
   buildServices,
@@ -65,6 +66,8 @@ export interface Platform {
   jobs: JobQueue;
   /** Every permission of every module. */
   permissions: readonly Permission[];
+  /** Rate limits, counted in PostgreSQL so every process shares them (RATE_LIMITS=off: none). */
+  limiter: RateLimiter;
   overrides: AppOverrides;
 }
 
@@ -97,7 +100,8 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
   const { config, db, logger } = deps;
   const jobs = new JobQueue({ logger });
   const events = new EventBus({ db, jobs, catalog: eventCatalog(modules) });
-  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, overrides: deps.overrides ?? {} };
+  const limiter = new RateLimiter({ db, enabled: config.limits.enabled });
+  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, limiter, overrides: deps.overrides ?? {} };
   const services = buildServices(modules, platform);
   const all = { ...platform, ...services };
   const parts = moduleParts(modules, all);
@@ -159,6 +163,7 @@ export interface App extends AppDeps {
 /** The composition root: one place that wires config → database → modules → events → HTTP and worker. */
 export async function buildApp(opts: { config: Config; logger: Logger; databaseUrl: string; overrides?: AppOverrides }): Promise<App> {
   const { config, logger } = opts;
+  if (!config.limits.enabled) logger.warn('RATE_LIMITS=off: sign-in, sign-up, password-reset and report limits are all switched off. For benchmarks and load tests only, never in production.');
   const db = createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger });
   const core = createCore({ config, db, logger, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
   const afterResponse = new AfterResponseRunner();

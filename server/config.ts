@@ -1,59 +1,151 @@
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
 /**
- * Every environment variable the backend reads, in one place. The README's
- * configuration table is written from this schema; keep them in step.
+ * TRUST_PROXY: which hops in front of the server may set X-Forwarded-For/-Host/-Proto.
+ * `false` (none), a hop count, or a list of addresses and CIDR ranges, as Fastify's
+ * `trustProxy` takes them. `true` (trust every hop) lets any client write its own
+ * X-Forwarded-For, and so its own IP for the rate limits; it is refused.
+ */
+const TrustProxy = z
+  .string()
+  .trim()
+  .transform((value, ctx): false | number | string[] => {
+    if (value === 'false' || value === '0') return false;
+    if (value === 'true') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          '"true" would trust every hop, so any client could choose its own IP in X-Forwarded-For (and bypass the per-IP limits). Give the number of proxies in front of the server (e.g. 1) or their addresses/CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1)',
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const bad = entries.filter((entry) => !isAddressOrCidr(entry));
+    if (bad.length || !entries.length) {
+      ctx.addIssue({ code: 'custom', message: `Not a hop count, an IP address or a CIDR range: ${bad.join(', ') || value}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback)
+    .transform((v) => v === 'true' || v === '1');
+
+/** A per-minute (or per-hour) limit; 0 is not allowed, RATE_LIMITS=off switches them all off. */
+const limit = (fallback: number, description: string) => z.coerce.number().int().positive().default(fallback).describe(description);
+
+/**
+ * Every environment variable the backend reads, in one place. Each one's `.describe()`
+ * is its documentation: `npm run docs` writes docs/reference/configuration.md from this
+ * schema (type, default, description) and `npm run docs:check` fails when that page is
+ * stale or a variable has no description.
  */
 export const EnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('127.0.0.1'),
-  /** When unset, an embedded PostgreSQL is started under DATA_DIR. */
-  DATABASE_URL: z.string().url().optional(),
-  DATA_DIR: z.string().default('.data'),
-  /** Port of the embedded PostgreSQL; 0 picks a free one at start. */
-  EMBEDDED_PG_PORT: z.coerce.number().int().min(0).max(65535).default(0),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Largest request body accepted, in bytes. */
-  BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
-  /** Public base URL, used in the OpenAPI document's servers list. */
-  PUBLIC_URL: z.string().url().optional(),
-  DB_POOL_MAX: z.coerce.number().int().positive().default(10),
-  /**
-   * Apply pending migrations when the server starts (under a lock, so instances started
-   * together take turns). Set to false where migrations are a separate deploy step;
-   * the server then refuses to start while any are pending.
-   */
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .describe('`production` hides fault details: no stack traces or SQL in any response, only "Internal server error".'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port; `0` picks a free one.'),
+  HOST: z.string().default('127.0.0.1').describe('Interface to listen on; `0.0.0.0` in a container.'),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('The PostgreSQL to use (`postgres://user:pass@host:5432/db`). Unset: an embedded PostgreSQL is started under `DATA_DIR`.'),
+  DATA_DIR: z
+    .string()
+    .default('.data')
+    .describe('Local data: the embedded database (`DATA_DIR/postgres`, its log `postgres.log`), mail files, report files. Git-ignored.'),
+  EMBEDDED_PG_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(0)
+    .describe('Port of the embedded PostgreSQL (127.0.0.1 only); `0` picks a free one at each start.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level; `silent` turns logging off.'),
+  BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576).describe('Largest request body accepted, in bytes; a larger one gets 413.'),
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Public base URL, written into the OpenAPI document\'s `servers`, links in mails and the origin check. Unset: `http://localhost:$PORT`.'),
+  DB_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Database connections per process (each running job holds one).'),
   MIGRATE_ON_START: z
     .enum(['true', 'false', '1', '0'])
     .default('true')
-    .transform((v) => v === 'true' || v === '1'),
-  /** Jobs one worker process runs at the same time. */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
-  /**
-   * How often an idle worker looks for jobs that became due (retries, scheduled
-   * jobs). New jobs wake it at once through LISTEN/NOTIFY, whatever this is.
-   */
-  WORKER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
-  /**
-   * A worker process silent this long (no heartbeat) is taken for dead and the jobs it
-   * held are released for others; see server/jobs/recovery.ts.
-   */
-  WORKER_RECOVER_AFTER_MS: z.coerce.number().int().min(400).default(120_000),
-  /** smtp(s)://user:pass@host:port; unset writes each mail as an .eml file under DATA_DIR/mail. */
-  SMTP_URL: z.string().url().optional(),
-  /** The From header of every mail the backend sends. */
-  MAIL_FROM: z.string().min(3).default('Duality <no-reply@duality.localhost>'),
-  /** How long a graceful shutdown may wait for in-flight work before exiting anyway. */
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
-  /** Sign-in attempts allowed per minute, per client IP and per email (in each process). */
-  SIGN_IN_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(10),
-  /** Set to true behind a reverse proxy, so the client IP (rate limits) and host (origin check) come from X-Forwarded-*. */
-  TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+    .transform((v) => v === 'true' || v === '1')
+    .describe(
+      'Apply pending migrations when a process starts (under a lock, so instances started together take turns). `false` where migrations are a separate deploy step: the process then refuses to start while any are pending.',
+    ),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5).describe('Jobs one worker process runs at the same time.'),
+  WORKER_POLL_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(2000)
+    .describe('How often an idle worker looks for jobs that became due (retries, scheduled jobs). New jobs wake it at once through LISTEN/NOTIFY.'),
+  WORKER_RECOVER_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(400)
+    .default(120_000)
+    .describe('A worker process silent this long (no heartbeat) is taken for dead and the jobs it held are released for others (server/jobs/recovery.ts).'),
+  SMTP_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('`smtp(s)://user:pass@host:port` to send mail by SMTP. Unset: each mail is written as an `.eml` file under `DATA_DIR/mail`.'),
+  MAIL_FROM: z.string().min(3).default('Duality <no-reply@duality.localhost>').describe('The From header of every mail the backend sends.'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30_000)
+    .describe('How long SIGTERM/SIGINT waits for in-flight requests and jobs before exiting 1; a second signal exits at once.'),
+  RATE_LIMITS: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe('`off` switches every rate limit off (benchmarks, load tests); the server warns at start-up. Never in production.'),
+  SIGN_IN_LIMIT_PER_MINUTE: limit(10, 'Sign-in attempts per minute against one account from one client IP'),
+  SIGN_IN_IP_LIMIT_PER_MINUTE: limit(30, 'Sign-in attempts per minute from one client IP, whatever the accounts'),
+  SIGN_IN_ACCOUNT_LIMIT_PER_MINUTE: limit(
+    100,
+    'Sign-in attempts per minute against one account from all IPs together (slows guessing spread over many IPs); well above the per-IP limits, so one stranger cannot lock the owner out',
+  ),
+  SIGN_UP_LIMIT_PER_HOUR: limit(5, 'Sign-ups per hour from one client IP'),
+  PASSWORD_RESET_LIMIT_PER_HOUR: limit(5, 'Password-reset and verification mails per hour, per client IP and per account'),
+  REPORT_LIMIT_PER_HOUR: limit(20, 'Report requests per hour per user'),
+  MAX_PENDING_REPORTS: limit(3, 'Reports one user may have queued or in progress at once; more is a 429'),
+  TRUST_PROXY: TrustProxy.default(false).describe(
+    'Which proxies in front of the server may set X-Forwarded-For/-Proto/-Host: `false`, a hop count (e.g. `1`), or a comma-separated list of addresses/CIDR ranges. `true` is refused (any client could pick its IP).',
+  ),
+  DOCS_ENABLED: flag('true').describe('Serve the API browser at /docs (the document stays at /openapi.json). Turn off in production if the API should not be browsable.'),
+  SESSION_MAX_AGE_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(90)
+    .describe('Absolute session lifetime in days: a session ends this long after sign-in, however often it is used (use keeps it alive up to 30 days at a time)'),
+  TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(20).describe('Most calls one batched tRPC request may carry; more is a 400'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -75,8 +167,21 @@ export interface Config {
   worker: { concurrency: number; pollIntervalMs: number; recoverAfterMs: number };
   mail: { smtpUrl: string | undefined; from: string; dir: string };
   shutdownTimeoutMs: number;
-  signInLimitPerMinute: number;
-  trustProxy: boolean;
+  /** Every rate limit; `enabled: false` when RATE_LIMITS=off. */
+  limits: {
+    enabled: boolean;
+    signInPerMinute: number;
+    signInIpPerMinute: number;
+    signInAccountPerMinute: number;
+    signUpPerHour: number;
+    passwordResetPerHour: number;
+    reportsPerHour: number;
+    maxPendingReports: number;
+  };
+  trustProxy: false | number | string[];
+  trpcMaxBatch: number;
+  docsEnabled: boolean;
+  sessionMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -109,7 +214,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS, recoverAfterMs: e.WORKER_RECOVER_AFTER_MS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: path.join(path.resolve(e.DATA_DIR), 'mail') },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    signInLimitPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+    limits: {
+      enabled: e.RATE_LIMITS === 'on',
+      signInPerMinute: e.SIGN_IN_LIMIT_PER_MINUTE,
+      signInIpPerMinute: e.SIGN_IN_IP_LIMIT_PER_MINUTE,
+      signInAccountPerMinute: e.SIGN_IN_ACCOUNT_LIMIT_PER_MINUTE,
+      signUpPerHour: e.SIGN_UP_LIMIT_PER_HOUR,
+      passwordResetPerHour: e.PASSWORD_RESET_LIMIT_PER_HOUR,
+      reportsPerHour: e.REPORT_LIMIT_PER_HOUR,
+      maxPendingReports: e.MAX_PENDING_REPORTS,
+    },
     trustProxy: e.TRUST_PROXY,
+    trpcMaxBatch: e.TRPC_MAX_BATCH,
+    docsEnabled: e.DOCS_ENABLED,
+    sessionMaxAgeDays: e.SESSION_MAX_AGE_DAYS,
   };
 }

@@ -22,30 +22,63 @@ export interface ErrorBody {
   issues?: ErrorIssue[];
 }
 
-/** HTTP status for each code; the REST door and the tRPC door both use it. */
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  PARSE_ERROR: 400,
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  PAYMENT_REQUIRED: 402,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_SUPPORTED: 405,
-  TIMEOUT: 408,
-  CONFLICT: 409,
-  PRECONDITION_FAILED: 412,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UNPROCESSABLE_CONTENT: 422,
-  PRECONDITION_REQUIRED: 428,
-  TOO_MANY_REQUESTS: 429,
-  CLIENT_CLOSED_REQUEST: 499,
-  INTERNAL_SERVER_ERROR: 500,
-  NOT_IMPLEMENTED: 501,
-  BAD_GATEWAY: 502,
-  SERVICE_UNAVAILABLE: 503,
-  GATEWAY_TIMEOUT: 504,
+/** One row of the error table: the HTTP status both doors use, and when the code is raised. */
+export interface ErrorKind {
+  status: number;
+  /** When it happens, for the errors reference (docs/reference/errors.md, `npm run docs`). */
+  when: string;
+}
+
+const UNUSED = 'Not raised by Duality today; a module may throw `new AppError(code, message)` for it.';
+
+/**
+ * The one error table: every code, its HTTP status (the REST door and the tRPC door both
+ * use it) and when it happens. `npm run docs` writes docs/reference/errors.md from it.
+ */
+export const ERROR_KINDS: Record<ErrorCode, ErrorKind> = {
+  PARSE_ERROR: { status: 400, when: 'The tRPC door could not parse the request (malformed JSON or superjson in `input`).' },
+  BAD_REQUEST: {
+    status: 400,
+    when: 'Invalid input: `issues` lists each offending field (`ValidationError`, or the input schema). Also a REST body that is not valid JSON.',
+  },
+  UNAUTHORIZED: {
+    status: 401,
+    when: 'No valid session: a procedure that needs one was called without a token, or with an expired or revoked one (`UnauthorizedError`); a failed sign-in.',
+  },
+  PAYMENT_REQUIRED: { status: 402, when: UNUSED },
+  FORBIDDEN: {
+    status: 403,
+    when: 'Signed in, but the user lacks the permission the procedure requires (`ForbiddenError`); a cookie-authenticated write from another site.',
+  },
+  NOT_FOUND: {
+    status: 404,
+    when: 'The resource does not exist, or the caller may not know it exists (`NotFoundError`); an unknown route.',
+  },
+  METHOD_NOT_SUPPORTED: { status: 405, when: 'A tRPC query called as a mutation, or the other way round.' },
+  TIMEOUT: { status: 408, when: UNUSED },
+  CONFLICT: {
+    status: 409,
+    when: 'The request clashes with the current state: a duplicate unique value, or a report file asked for before it is ready (`ConflictError`).',
+  },
+  PRECONDITION_FAILED: { status: 412, when: UNUSED },
+  PAYLOAD_TOO_LARGE: { status: 413, when: 'The request body is larger than `BODY_LIMIT`.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, when: 'A request body that is not `application/json`.' },
+  UNPROCESSABLE_CONTENT: { status: 422, when: UNUSED },
+  PRECONDITION_REQUIRED: { status: 428, when: UNUSED },
+  TOO_MANY_REQUESTS: { status: 429, when: 'A rate limit was reached (sign-in attempts); `Retry-After` says when to try again (`RateLimitedError`).' },
+  CLIENT_CLOSED_REQUEST: { status: 499, when: 'The client went away before the answer (tRPC); never seen by the client.' },
+  INTERNAL_SERVER_ERROR: {
+    status: 500,
+    when: 'A fault: anything thrown that is not an `AppError`. In production the message is only "Internal server error"; the details are logged.',
+  },
+  NOT_IMPLEMENTED: { status: 501, when: UNUSED },
+  BAD_GATEWAY: { status: 502, when: UNUSED },
+  SERVICE_UNAVAILABLE: { status: 503, when: '`GET /readyz` while the database does not answer.' },
+  GATEWAY_TIMEOUT: { status: 504, when: UNUSED },
 };
+
+/** HTTP status for each code, from the table above. */
+export const HTTP_STATUS = Object.fromEntries(Object.entries(ERROR_KINDS).map(([code, kind]) => [code, kind.status])) as Record<ErrorCode, number>;
 
 export const ErrorIssueSchema = z.object({
   path: z.array(z.union([z.string(), z.number()])),
@@ -53,7 +86,7 @@ export const ErrorIssueSchema = z.object({
   code: z.string(),
 });
 export const ErrorBodySchema = z.object({
-  code: z.enum(Object.keys(HTTP_STATUS) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'Machine-readable error code; its HTTP status is fixed (NOT_FOUND is always 404)' }),
+  code: z.enum(Object.keys(ERROR_KINDS) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'Machine-readable error code; its HTTP status is fixed (NOT_FOUND is always 404)' }),
   message: z.string(),
   issues: z.array(ErrorIssueSchema).optional().meta({ description: 'Each offending input field, by path' }),
 });
@@ -106,8 +139,8 @@ export class ValidationError extends AppError {
   }
 }
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super('TOO_MANY_REQUESTS', 'Too many requests, try again later', undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  constructor(retryAfterSeconds: number, message = 'Too many requests, try again later') {
+    super('TOO_MANY_REQUESTS', message, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
   }
 }
 
@@ -124,6 +157,29 @@ function isZodError(error: unknown): error is z.ZodError {
   return error instanceof z.ZodError || (error instanceof Error && error.name === 'ZodError');
 }
 
+/** A custom check may name its own issue code in `params.reason` (e.g. `control_character`). */
+function issueCode(issue: z.core.$ZodIssue): string {
+  const reason = issue.code === 'custom' ? (issue.params as { reason?: unknown } | undefined)?.reason : undefined;
+  return typeof reason === 'string' ? reason : issue.code;
+}
+
+/**
+ * PostgreSQL refusing the characters of a value it was given (NUL in text, a byte
+ * sequence invalid in UTF-8): SQLSTATE 22021 character_not_in_repertoire and 22P05
+ * untranslatable_character. The input was bad, not the server: a 400, not a 500.
+ */
+const UNSTORABLE_TEXT_CODES = new Set(['22021', '22P05']);
+
+/** The BAD_REQUEST an unstorable-text database error stands for, or undefined. */
+export function fromDatabaseError(error: unknown): AppError | undefined {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNSTORABLE_TEXT_CODES.has(code)) return new AppError('BAD_REQUEST', 'Input contains characters that cannot be stored');
+    e = (e as { nativeError?: unknown; cause?: unknown }).nativeError ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /**
  * Turns whatever was thrown inside a procedure into the public ErrorBody.
  * In production a real fault says only "Internal server error": no stack, no SQL.
@@ -134,7 +190,7 @@ export function toErrorBody(error: TRPCError, opts: { isProduction: boolean }): 
     return {
       code: 'BAD_REQUEST',
       message: INPUT_VALIDATION_MESSAGE,
-      issues: cause.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, code: i.code })),
+      issues: cause.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, code: issueCode(i) })),
     };
   }
   if (cause instanceof AppError) {

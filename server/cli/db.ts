@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { redactUrl } from '../db/database.ts';
-import { migrateToLatest, migrationStatus, rollbackLastBatch } from '../db/migrations.ts';
+import { JOB_QUEUE_SCHEMA_PENDING, jobQueueSchemaInstalled, migrateToLatest, migrationStatus, rollbackLastBatch, strayMigrationFiles } from '../db/migrations.ts';
 import { createMigration } from '../db/new-migration.ts';
 import { runSchemaChecks, SCHEMA_FILE, schemaFromMigrations, type CheckResult } from '../db/schema-check.ts';
 import { CliError, runWithDatabase } from './with-database.ts';
@@ -30,8 +30,10 @@ if (command === 'make') {
 await runWithDatabase(async (db, { url }) => {
   switch (command) {
     case 'migrate': {
+      const hadQueue = await jobQueueSchemaInstalled(db);
       const applied = await migrateToLatest(db, { onWait: waiting });
-      console.log(applied.length ? `Applied:\n${list(applied)}` : 'Already up to date.');
+      if (!hadQueue) console.log(`Installed ${JOB_QUEUE_SCHEMA_PENDING}.`);
+      console.log(applied.length ? `Applied:\n${list(applied)}` : hadQueue ? 'Already up to date.' : 'No migration was pending.');
       return;
     }
     case 'rollback': {
@@ -41,6 +43,8 @@ await runWithDatabase(async (db, { url }) => {
     }
     case 'status': {
       const status = await migrationStatus(db);
+      // Not a knex migration, but the server refuses to start without it (see prepareSchema).
+      if (!(await jobQueueSchemaInstalled(db))) status.pending.unshift(JOB_QUEUE_SCHEMA_PENDING);
       console.log(`Database: ${redactUrl(url)}`);
       console.log(`Applied (${status.applied.length}):`);
       for (const m of status.applied) console.log(`  batch ${String(m.batch).padStart(3)}  ${m.migratedAt.toISOString()}  ${m.name}`);
@@ -61,9 +65,17 @@ await runWithDatabase(async (db, { url }) => {
       return;
     }
     case 'check': {
+      const stray = await strayMigrationFiles();
+      if (stray.length) {
+        printResult({
+          status: 'fail',
+          title: `${stray.length} file(s) in migrations/ would never run: ${stray.join(', ')}`,
+          details: 'A migration is migrations/<14-digit timestamp>_<name>.ts (npm run db:make -- <name>). Rename it, or move it out of migrations/.',
+        });
+      }
       const results = await runSchemaChecks({ url, liveUrl: url });
       for (const r of results) printResult(r);
-      const failed = results.filter((r) => r.status === 'fail').length;
+      const failed = results.filter((r) => r.status === 'fail').length + (stray.length ? 1 : 0);
       if (failed) throw new CliError(`\ndb:check: ${failed} problem(s).`);
       console.log('\ndb:check: all good.');
       return;

@@ -117,10 +117,26 @@ export async function startEmbeddedPostgres(opts: {
   };
 }
 
+/**
+ * Stops the embedded PostgreSQL under `dataDir` if it is running and nobody but
+ * connections named `ignoreApplication` uses it. For a process that cannot stop it
+ * itself: knex's CLI ends with `process.exit()`, so knexfile.ts runs this from its exit
+ * hook in a child process (server/cli/stop-embedded.ts), its own pool still open.
+ */
+export async function stopEmbeddedPostgresIfIdle(dataDir: string, opts: { logger: Logger; ignoreApplication?: string }): Promise<boolean> {
+  const pgDir = path.join(dataDir, 'postgres');
+  const running = await readPostmasterPid(pgDir, { wait: false });
+  const credentials = await readCredentials(path.join(dataDir, 'postgres-credentials.json'));
+  if (!running || !credentials) return false;
+  const adminUrl = urlFor(credentials, running.port);
+  await stopUnlessShared({ adminUrl, pgDir, logger: opts.logger, force: false, ...(opts.ignoreApplication ? { ignoreApplication: opts.ignoreApplication } : {}) });
+  return !isAlive(running.pid);
+}
+
 /** Stops the server at `pgDir` unless (and `force` overrides this) other clients are connected. */
-async function stopUnlessShared(opts: { adminUrl: string; pgDir: string; logger: Logger; force: boolean }): Promise<void> {
+async function stopUnlessShared(opts: { adminUrl: string; pgDir: string; logger: Logger; force: boolean; ignoreApplication?: string }): Promise<void> {
   if (!opts.force) {
-    const others = await countOtherClients(opts.adminUrl).catch(() => 0);
+    const others = await countOtherClients(opts.adminUrl, opts.ignoreApplication).catch(() => 0);
     if (others > 0) {
       opts.logger.info({ connections: others }, 'leaving the embedded PostgreSQL running: another process is using it');
       return;
@@ -132,11 +148,14 @@ async function stopUnlessShared(opts: { adminUrl: string; pgDir: string; logger:
   for (let waited = 0; isAlive(running.pid) && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
 }
 
-async function countOtherClients(adminUrl: string): Promise<number> {
+async function countOtherClients(adminUrl: string, ignoreApplication = ''): Promise<number> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`);
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1`,
+      [ignoreApplication],
+    );
     return (rows[0] as { n: number }).n;
   } finally {
     await client.end();

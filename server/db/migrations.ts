@@ -7,8 +7,58 @@ import { installJobQueueSchema } from '../jobs/schema.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
-/** `<14-digit UTC timestamp>_<snake_name>.ts`; anything else in migrations/ is ignored. */
-export const MIGRATION_FILE = /^\d{14}_[a-z0-9_]+\.ts$/;
+/**
+ * `<14-digit UTC timestamp>_<name>.ts`. `npm run db:make` snake-cases the name; knex's
+ * own `migrate:make addOther` keeps its case, and that runs too. Any other file in
+ * migrations/ (a `.js` from `migrate:make -x js`, a name without a timestamp) is not run,
+ * and `npm run db:check` fails naming it (`strayMigrationFiles`).
+ */
+export const MIGRATION_FILE = /^\d{14}_[A-Za-z0-9_-]+\.ts$/;
+
+/** Files in migrations/ that are not migrations on purpose. */
+const NOT_MIGRATIONS = new Set(['_template.ts', 'schema.sql']);
+
+/** Files in `dir` the runner will never run that look like they were meant to be migrations. */
+export async function strayMigrationFiles(dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && !NOT_MIGRATIONS.has(e.name) && !e.name.startsWith('.') && !MIGRATION_FILE.test(e.name))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** True when graphile-worker's schema is installed in the database `db` points at. */
+export async function jobQueueSchemaInstalled(db: Knex): Promise<boolean> {
+  const { rows } = await db.raw<{ rows: { installed: boolean }[] }>(`SELECT to_regnamespace('graphile_worker') IS NOT NULL AS installed`);
+  return rows[0]?.installed ?? false;
+}
+
+/**
+ * The migrations config for knex's own CLI (knexfile.ts): the same migrations, each of
+ * whose \`up\` first installs graphile-worker's schema when it is missing, so
+ * \`npx knex migrate:latest\` leaves the database as \`npm run db:migrate\` does.
+ */
+export function knexCliMigrationConfig(config: Knex.MigratorConfig = migrationConfig): Knex.MigratorConfig {
+  const source = config.migrationSource!;
+  return {
+    ...config,
+    migrationSource: {
+      getMigrations: (exts) => source.getMigrations(exts),
+      getMigrationName: (m) => source.getMigrationName(m),
+      async getMigration(m) {
+        const loaded = await source.getMigration(m);
+        const up = loaded.up;
+        return {
+          ...loaded,
+          up: async (knex: Knex) => {
+            if (!(await jobQueueSchemaInstalled(knex))) await installJobQueueSchema(knex);
+            return up(knex);
+          },
+        } as Knex.Migration;
+      },
+    },
+  };
+}
 
 /** knex's bookkeeping table; its lock table is `<name>_lock`. */
 export const MIGRATIONS_TABLE = 'knex_migrations';
@@ -91,6 +141,9 @@ export function describeDatabaseError(error: unknown): string {
   if (e.where) parts.push(`\n  where: ${e.where}`);
   return parts.join(' ');
 }
+
+/** How a missing graphile-worker schema is listed among pending migrations. */
+export const JOB_QUEUE_SCHEMA_PENDING = "graphile-worker's job queue schema (graphile_worker)";
 
 export interface AppliedMigration {
   name: string;
@@ -202,7 +255,7 @@ function refuseUnknown(status: MigrationStatus): void {
  * transaction together with its bookkeeping, so when one fails none is applied and
  * the MigrationError names the one that failed. (A migration that exports
  * `config = { transaction: false }` makes knex give each migration of that run its
- * own transaction instead; see the README.) Returns the migrations applied.
+ * own transaction instead; see docs/migrations.md.) Returns the migrations applied.
  */
 export async function migrateToLatest(db: Knex, opts: MigrateOptions = {}): Promise<string[]> {
   const config = opts.config ?? migrationConfig;
@@ -254,8 +307,7 @@ export async function prepareSchema(db: Knex, opts: MigrateOptions & { migrate: 
   if (opts.migrate) return migrateToLatest(db, opts);
   const status = await migrationStatus(db, config);
   refuseUnknown(status);
-  const { rows } = await db.raw<{ rows: { installed: boolean }[] }>(`SELECT to_regnamespace('graphile_worker') IS NOT NULL AS installed`);
-  const missing = [...status.pending, ...(rows[0]?.installed ? [] : ["graphile-worker's job queue schema (graphile_worker)"])];
+  const missing = [...status.pending, ...((await jobQueueSchemaInstalled(db)) ? [] : [JOB_QUEUE_SCHEMA_PENDING])];
   if (missing.length) {
     throw new SchemaMismatchError(
       `The database is behind this code: ${missing.length} migration(s) pending:\n` +

@@ -62,6 +62,7 @@ export const STATUS_RULES: ((op: OperationFacts) => StatusReason[])[] = [
           [415, 'Request body is not application/json'],
         ]
       : [],
+  (op) => (op.meta.rateLimited ? [[429, `Too many requests (${op.meta.rateLimited}); the \`Retry-After\` header says how many seconds to wait`]] : []),
   () => [[500, 'Unexpected server fault']],
 ];
 

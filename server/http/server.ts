@@ -3,7 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AnyTRPCRouter } from '@trpc/server';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -17,7 +17,7 @@ import { registerTrpcDoor } from './trpc-door.ts';
 
 /** What the HTTP server is built from; the composition root provides it. */
 export interface HttpServerDeps {
-  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port'>;
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'trpcMaxBatch' | 'docsEnabled'>;
   logger: Logger;
   /** Asked by /readyz. */
   db: Knex;
@@ -35,13 +35,24 @@ export interface HttpServerDeps {
  */
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const { config, logger, db, router, createContext } = deps;
+  // A full tRPC batch is one path parameter (`/trpc/a.b,c.d,…`): let it be that long, no longer.
+  const longestProcedure = Math.max(...Object.keys(router._def.procedures).map((p) => p.length));
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
-    requestIdHeader: 'x-request-id',
+    // The request id is always ours: a client's x-request-id could collide with another
+    // request's or forge log lines. A client's own id is logged beside it (below).
+    requestIdHeader: false,
     genReqId: () => randomUUID(),
-    routerOptions: { ignoreTrailingSlash: true },
-    trustProxy: config.trustProxy,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: Math.max(100, config.trpcMaxBatch * (longestProcedure + 1)) },
+    trustProxy: trustProxyOption(config.trustProxy),
+    // Errors the router raises before any route runs (a malformed URL, an over-long
+    // parameter) get the same error body as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A URL parameter is longer than the limit' : 'Malformed URL';
+      void (reply as FastifyReply).code(status).send({ code: codeForStatus(status), message } satisfies ErrorBody);
+    },
     // While draining, a request that still arrives on an open keep-alive connection is
     // served (with `Connection: close`), not answered 503: a client or proxy must never
     // see a 5xx from a server that is merely stopping. Load balancers learn it is going
@@ -61,6 +72,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    const clientRequestId = request.headers['x-request-id'];
+    if (typeof clientRequestId === 'string' && clientRequestId) request.log = request.log.child({ clientRequestId: clientRequestId.slice(0, 200) });
     done();
   });
   // While shutting down, in-flight responses close their keep-alive connection, so
@@ -96,6 +109,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     router,
     prefix: '/trpc',
     createContext,
+    maxBatchSize: config.trpcMaxBatch,
     onError({ error, req }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
     },
@@ -107,7 +121,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   const document = buildOpenApiDocument(router, { publicUrl: config.publicUrl, extraPaths: plainRoutePaths(deps.routes) });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
-  await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  if (config.docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
@@ -121,6 +135,16 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
 
   return fastify;
+}
+
+/**
+ * Fastify's `trustProxy` from TRUST_PROXY. A hop count becomes a function trusting the
+ * nearest N hops (what Express and proxy-addr mean by a count): Fastify 5 itself now
+ * treats a bare number as "trust nothing". Addresses and CIDR ranges go through as they are.
+ */
+export function trustProxyOption(setting: false | number | string[]): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return setting === 0 ? false : (_address, hop) => hop < setting;
+  return setting;
 }
 
 function transportMessage(error: FastifyError): string {

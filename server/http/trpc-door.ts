@@ -9,6 +9,8 @@ interface TrpcDoorOptions {
   prefix: string;
   createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>;
   onError: (o: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => void;
+  /** Most calls one batched request may carry; more is a 400 (TRPC_MAX_BATCH). */
+  maxBatchSize?: number;
 }
 
 type ResponseItem = { result: { data: unknown } } | { error: unknown };
@@ -45,6 +47,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => opts.createContext({ req, res }),
         onError: ({ error, req, path: p }: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => opts.onError({ error, req, path: p }),
         // Headers an error asks for (Retry-After on 429), as the fast path and REST send them.
+        maxBatchSize: opts.maxBatchSize ?? 20,
         responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: Object.assign({}, ...errors.map(errorHeaders)) }),
       } as never);
 
@@ -70,6 +73,19 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         return official(request, reply, path); // let tRPC word the PARSE_ERROR
       }
       if (isBatch && rawInputs !== undefined && (typeof rawInputs !== 'object' || rawInputs === null)) return official(request, reply, path);
+      // An oversized batch and input superjson cannot read (a `__proto__` key, a non-object
+      // `meta`) are refused by tRPC's own handler with a 400; handing them over keeps the
+      // answer identical by construction. Both are rare, so the fast path loses nothing.
+      if (isBatch && paths.length > (opts.maxBatchSize ?? 20)) return official(request, reply, path);
+      let inputs: unknown[];
+      try {
+        inputs = paths.map((_, index) => {
+          const raw = isBatch ? (rawInputs as Record<string, unknown> | undefined)?.[index] : rawInputs;
+          return raw === undefined ? undefined : config.transformer.input.deserialize(raw);
+        });
+      } catch {
+        return official(request, reply, path);
+      }
 
       // A context that cannot be built (e.g. the session store is down) fails every call in the batch.
       let ctx: Context | undefined;
@@ -82,11 +98,9 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
       const headers: Record<string, string> = {};
       const items = await Promise.all(
         paths.map(async (p, index): Promise<{ item: ResponseItem; status: number }> => {
-          const raw = isBatch ? (rawInputs as Record<string, unknown> | undefined)?.[index] : rawInputs;
-          let input: unknown;
+          const input = inputs[index];
           try {
             if (contextError) throw contextError;
-            input = raw === undefined ? undefined : config.transformer.input.deserialize(raw);
             const data = await procedures[p]!({ ctx, path: p, type: type!, getRawInput: async () => input, signal: undefined, batchIndex: index });
             return { item: { result: { data } }, status: 200 };
           } catch (cause) {

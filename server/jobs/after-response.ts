@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 /**
  * Work a procedure hands over to run once its response has been sent. Best effort:
  * it runs in this process, is lost if the process dies first, and its failure is only
- * logged. For work that must happen, add a job instead (see README, "Background
- * work: which path when").
+ * logged. For work that must happen, add a job instead
+ * (see docs/jobs-and-reports.md, "Which path when").
  */
 export type AfterResponseTask = () => void | Promise<void>;
 

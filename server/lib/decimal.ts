@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.ts';
 
 /**
  * Exact decimals for money. Values travel as strings ("19.90"); PostgreSQL NUMERIC
@@ -61,8 +62,7 @@ export function decimalPattern(rules: DecimalRules): string {
  * client that sends a float has already lost the exact value.
  */
 export function decimalInput(rules: DecimalRules, meta: { description: string; example: string }) {
-  return z
-    .string({ error: (issue) => (issue.input === undefined ? undefined : 'Must be a decimal string such as "19.90", not a number') })
+  return text({ error: { error: (issue) => (issue.input === undefined ? undefined : 'Must be a decimal string such as "19.90", not a number') } })
     .transform((value, ctx) => {
       const result = parseDecimal(value, rules);
       if (result.ok) return result.value;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Model, QueryBuilder } from 'objection';
 import { z } from 'zod';
+import { text } from './text.ts';
 import { ValidationError } from '../errors.ts';
 
 /**
@@ -24,8 +25,7 @@ const DEPTH_MESSAGE = `Page numbers reach the first ${MAX_PAGE_DEPTH} items (pag
 
 /** `cursor`, `page` and `size` as every list takes them; spread into a list's input schema. */
 export const listQueryFields = {
-  cursor: z
-    .string()
+  cursor: text()
     .min(1)
     .max(2000)
     .optional()

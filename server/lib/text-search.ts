@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { text } from './text.ts';
 
 /** Terms shorter than this match the start of a word instead of anywhere (see below). */
 export const SHORT_TERM_LENGTH = 3;
@@ -14,8 +14,7 @@ const LETTERS_OR_DIGITS = /^[\p{L}\p{N}]+$/u;
  *   letters or digits.
  */
 export function searchTermSchema(what: string) {
-  return z
-    .string()
+  return text()
     .max(200)
     .refine((term) => term === '' || [...term].length >= SHORT_TERM_LENGTH || LETTERS_OR_DIGITS.test(term), {
       message: `A search term of 1–2 characters must be letters or digits (it matches the start of a word)`,

@@ -1,7 +1,7 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { AppError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
+import { AppError, fromDatabaseError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
 import type { Access } from './access.ts';
 import type { Context } from './context.ts';
 
@@ -12,6 +12,11 @@ export type Meta = OpenApiMeta & {
   access?: Access;
   /** REST status on success when not 200 (201 created, 202 accepted, 204 no content). */
   successStatus?: 201 | 202 | 204;
+  /**
+   * What this procedure's rate limit counts, e.g. "sign-ups per client IP". The OpenAPI
+   * document derives its 429 (with Retry-After) from it; the service does the counting.
+   */
+  rateLimited?: string;
 };
 
 const t = initTRPC
@@ -48,6 +53,8 @@ const t = initTRPC
 const appErrorsAsTRPCErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
+  const badText = result.ok ? undefined : fromDatabaseError(result.error.cause);
+  if (badText) throw toTRPCError(badText);
   return result;
 });
 

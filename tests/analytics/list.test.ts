@@ -61,4 +61,23 @@ describe('GET /api/v1/analytics/events (analytics.list)', () => {
     expect(byUser.body).toMatchObject({ total: 5, pages: 3 });
     expect((await t.rest('GET', '/analytics/events?userId=nope', { headers: bearer(adminToken) })).status).toBe(400);
   });
+
+  it('walks by cursor, filters kept, each event once (same timestamps included)', async () => {
+    const same = new Date('2026-11-02T00:00:00Z');
+    await t.app.db.transaction(async (trx) => {
+      for (let i = 0; i < 7; i++) await t.app.services.analytics.track(trx, { name: 'walk.same', userId: alice, occurredAt: same, eventId: randomUUID(), properties: { i } });
+    });
+    const api = t.client(adminToken);
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api.analytics.list.query({ name: 'walk.same', userId: alice, size: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((e) => e.properties.i as number));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen.sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const first = await api.analytics.list.query({ name: 'walk.same', size: 3 });
+    const other = await t.rest('GET', `/analytics/events?name=user.signed_up&cursor=${encodeURIComponent(first.nextCursor!)}`, { headers: bearer(adminToken) });
+    expect(other.status).toBe(400);
+  });
 });

@@ -46,8 +46,9 @@ it('no response ever contains a password hash or a session hash', async () => {
   const { body: signedIn } = await t.rest('POST', '/auth/sign-in', { body: { email: 'tour@example.com', password: DEFAULT_PASSWORD } });
   const { token: adminToken } = await api.auth.signIn.mutate({ email: admin.email, password: DEFAULT_PASSWORD });
   const wrong = { body: { email: 'tour@example.com', password: 'wrong password' } };
-  expect((await t.rest('POST', '/auth/sign-in', wrong)).status).toBe(401);
-  expect((await t.rest('POST', '/auth/sign-in', wrong)).status).toBe(429); // the limit is 3 here
+  // The limit is 3 here; tour's own sign-in above cleared its (IP, account) window.
+  for (let i = 0; i < 3; i++) expect((await t.rest('POST', '/auth/sign-in', wrong)).status).toBe(401);
+  expect((await t.rest('POST', '/auth/sign-in', wrong)).status).toBe(429);
   await rememberSessionHashes();
 
   const asAdmin = createClient({ url: t.url, token: adminToken });

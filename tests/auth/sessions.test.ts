@@ -85,7 +85,7 @@ describe('sign-in', () => {
     expect(setCookie).toContain('SameSite=Lax');
     expect(setCookie).toContain('Path=/');
     expect(setCookie).toContain(`Expires=${new Date(res.body.expiresAt).toUTCString()}`);
-    expect(setCookie, 'no Secure on localhost').not.toContain('Secure');
+    expect(setCookie, 'no Secure in development over http').not.toContain('Secure');
 
     // Only the hash of the secret is stored; the id is the part before the dot.
     const [id, secret] = res.body.token.split('.');
@@ -95,16 +95,28 @@ describe('sign-in', () => {
     expect(JSON.stringify(row)).not.toContain(secret);
   });
 
-  it('marks the cookie Secure when the request is not to localhost', async () => {
-    const user = await makeUser(t.app.db);
-    const res = await t.app.http.inject({
-      method: 'POST',
-      url: '/api/v1/auth/sign-in',
-      headers: { host: 'api.example.com', 'content-type': 'application/json' },
-      payload: JSON.stringify({ email: user.email, password: DEFAULT_PASSWORD }),
-    });
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['set-cookie']).toContain('Secure');
+  it('marks the cookie Secure from NODE_ENV=production or an https PUBLIC_URL, never from the Host header', async () => {
+    const signInWithHost = async (app: TestApp, host: string) => {
+      const user = await makeUser(app.app.db);
+      const res = await app.app.http.inject({
+        method: 'POST',
+        url: '/api/v1/auth/sign-in',
+        headers: { host, 'content-type': 'application/json' },
+        payload: JSON.stringify({ email: user.email, password: DEFAULT_PASSWORD }),
+      });
+      expect(res.statusCode).toBe(200);
+      return String(res.headers['set-cookie']);
+    };
+    // The finding: a proxy forwarding Host: 127.0.0.1 made production cookies go out without Secure.
+    const production = await startTestApp({ NODE_ENV: 'production' });
+    const https = await startTestApp({ PUBLIC_URL: 'https://api.example.com' });
+    try {
+      expect(await signInWithHost(production, '127.0.0.1:3000')).toContain('Secure');
+      expect(await signInWithHost(https, 'localhost:3000')).toContain('Secure');
+      expect(await signInWithHost(t, 'api.example.com'), 'the Host header decides nothing').not.toContain('Secure');
+    } finally {
+      await Promise.all([production.close(), https.close()]);
+    }
   });
 
   it('gives the same 401 for an unknown email, a wrong password and a deactivated account', async () => {

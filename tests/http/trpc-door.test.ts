@@ -82,4 +82,22 @@ describe('the tRPC fast path answers exactly like the official adapter', () => {
     const unknown = await both(`/trpc/products.nothing?input=${enc({ json: {} })}`);
     expect(unknown.ours).toEqual(unknown.theirs);
   });
+
+  it('for input superjson cannot read: a 400, not a 500', async () => {
+    const p = await makeProduct(t.app.db);
+    const malformed = [
+      { json: { id: p.id }, meta: { values: { __proto__: ['Date'] } } },
+      { json: { id: p.id }, meta: 5 },
+      { json: { id: p.id }, meta: { values: { id: ['nonsense-type'] } } },
+      { json: { id: p.id }, meta: { values: 'x' } },
+    ];
+    for (const input of malformed) {
+      const raw = `{"json":{"id":"${p.id}"},"meta":${JSON.stringify(input.meta).replace('"values":{}', '"values":{"__proto__":["Date"]}')}}`;
+      for (const path of [`/trpc/products.get?input=${encodeURIComponent(raw)}`, `/trpc/products.get?batch=1&input=${encodeURIComponent(`{"0":${raw}}`)}`]) {
+        const r = await both(path);
+        expect(r.ours.status, `${path}: ${r.ours.body}`).toBeLessThan(500);
+        expect(r.ours, path).toEqual(r.theirs);
+      }
+    }
+  });
 });

@@ -67,7 +67,7 @@ async function post(base: string, body: unknown, token: string) {
 }
 
 /**
- * A token for a first admin made as the README says, with `npm run user:create`
+ * A token for a first admin made as docs/getting-started.md says, with `npm run user:create`
  * beside the running server, on the same data; then signed in over HTTP.
  */
 async function adminToken(base: string, env: Record<string, string>): Promise<string> {

@@ -99,7 +99,7 @@ describe('a worker process stopped in the middle of a report', () => {
     expect(report.attempts).toBe(2);
     expect((await mailFiles(t.dataDir)).has(`report-ready-${id}.eml`)).toBe(true);
     expect(await t.app.db('worker_heartbeats').where({ poolId: pool })).toEqual([]);
-    // Not a timing assertion: the figure for the README (recovery ≈ 1–1.5 × WORKER_RECOVER_AFTER_MS + backoff).
+    // Not a timing assertion: the figure for docs/jobs-and-reports.md (recovery ≈ 1–1.5 × WORKER_RECOVER_AFTER_MS + backoff).
     console.info(`report ${id} recovered ${recoveredAfterMs} ms after its worker was killed (WORKER_RECOVER_AFTER_MS=${RECOVER_AFTER_MS})`);
   }, 90_000);
 });

@@ -91,7 +91,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       const ownDir = opts.separateDataDirs ? path.join(dataDir, name) : dataDir;
       await fs.mkdir(ownDir, { recursive: true });
       const port = role === 'serve' ? await findFreePort() : undefined;
-      const env = { ...baseEnv, DATA_DIR: ownDir, ...(port ? { PORT: String(port), TRUST_PROXY: 'true' } : {}) };
+      const env = { ...baseEnv, DATA_DIR: ownDir, ...(port ? { PORT: String(port), TRUST_PROXY: '127.0.0.1' } : {}) };
       const proc = managedProcess({ name, role, dataDir: ownDir, env, ...(port ? { port } : {}), ...(opts.onLine ? { onLine: opts.onLine } : {}) });
       started.push(proc);
       return proc;

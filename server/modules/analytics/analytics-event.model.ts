@@ -43,12 +43,5 @@ export class AnalyticsEvent extends Model {
     forUser(query: QueryBuilder<AnalyticsEvent>, userId: string) {
       void query.where('userId', userId);
     },
-    /** Newest first; the id breaks ties so pages never repeat or skip a row. */
-    newestFirst(query: QueryBuilder<AnalyticsEvent>) {
-      void query.orderBy([
-        { column: 'occurredAt', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ]);
-    },
   };
 }

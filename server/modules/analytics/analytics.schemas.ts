@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { text } from '../../lib/text.ts';
 import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 
 export const ListAnalyticsEventsInput = z.object({
   ...listQueryFields,
-  name: z.string().min(1).max(200).optional().meta({ description: 'Only events with this name, e.g. user.signed_up' }),
+  name: text().min(1).max(200).optional().meta({ description: 'Only events with this name, e.g. user.signed_up' }),
   userId: z.uuid().optional().meta({ description: 'Only events about this user' }),
 });
 

@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
-import { FixedWindowLimiter } from '../../lib/rate-limiter.ts';
+import type { RateLimiter } from '../../lib/rate-limiter.ts';
 import { defineModule } from '../../lib/module.ts';
 import type { Permission } from '../../trpc/access.ts';
 import type { UserService } from '../users/user.service.ts';
 import { authRouter } from './auth.router.ts';
-import { AuthService } from './auth.service.ts';
+import { AuthService, authLimits } from './auth.service.ts';
+import { cookieIsSecure } from './session.cookie.ts';
 import { RoleService } from './role.service.ts';
 import { SessionService } from './session.service.ts';
 
@@ -15,8 +16,8 @@ export const authModule = defineModule({
   services: {
     roles: ({ db, permissions }: { db: Knex; permissions: readonly Permission[] }) => new RoleService({ db, permissions }),
     sessions: ({ db }: { db: Knex }) => new SessionService({ db }),
-    auth: ({ config, users, roles, sessions }: { config: Config; users: UserService; roles: RoleService; sessions: SessionService }) =>
-      new AuthService({ users, roles, sessions, signInLimiter: new FixedWindowLimiter({ limit: config.signInLimitPerMinute, windowMs: 60_000 }) }),
+    auth: ({ config, users, roles, sessions, limiter }: { config: Config; users: UserService; roles: RoleService; sessions: SessionService; limiter: RateLimiter }) =>
+      new AuthService({ users, roles, sessions, limiter, limits: authLimits(config.limits), secureCookies: cookieIsSecure(config) }),
   },
   router: authRouter,
 });

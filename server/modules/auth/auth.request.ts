@@ -6,7 +6,7 @@ import { SESSION_COOKIE, sessionCookieFor, type SessionCookie } from './session.
 
 /** The request authentication both doors use (the context factory's `authenticate`). */
 export function requestAuthenticator(deps: { auth: AuthService; publicUrl: string | undefined }): Authenticate {
-  return (req, reply) => authenticateRequest(req, { auth: deps.auth, cookie: sessionCookieFor(req, reply), publicUrl: deps.publicUrl });
+  return (req, reply) => authenticateRequest(req, { auth: deps.auth, cookie: sessionCookieFor(reply, { secure: deps.auth.secureCookies }), publicUrl: deps.publicUrl });
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

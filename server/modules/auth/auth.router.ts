@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { router } from '../../trpc/init.ts';
 import { authedProcedure, publicProcedure } from '../../trpc/procedures.ts';
 import { UserSchema } from '../users/user.schemas.ts';
-import type { UserService } from '../users/user.service.ts';
 import type { AuthService } from './auth.service.ts';
 import { sessionCookieFor } from './session.cookie.ts';
 import { SignInInput, SignInResultSchema, SignUpInput } from './auth.schemas.ts';
@@ -10,17 +9,21 @@ import { SignInInput, SignInResultSchema, SignUpInput } from './auth.schemas.ts'
 const tags = ['auth'];
 
 const SetCookieHeader = z.object({
-  'Set-Cookie': z.string().meta({ description: '`session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` unless on localhost)' }),
+  'Set-Cookie': z.string().meta({ description: '`session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` in production or when PUBLIC_URL is https)' }),
 });
 
-/** tRPC `auth.*` ⇄ REST `/api/v1/auth/*`. Sign-up creates the account through the users module. */
-export const authRouter = ({ auth, users }: { auth: AuthService; users: UserService }) =>
+/** tRPC `auth.*` ⇄ REST `/api/v1/auth/*`. Sign-up creates the account through the users module (auth.signUp). */
+export const authRouter = ({ auth }: { auth: AuthService }) =>
   router({
     signUp: publicProcedure
-      .meta({ openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', errorResponses: { 409: 'An account with this email already exists' } }, successStatus: 201 })
+      .meta({
+        openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', errorResponses: { 409: 'An account with this email already exists' } },
+        successStatus: 201,
+        rateLimited: 'sign-ups per client IP, SIGN_UP_LIMIT_PER_HOUR',
+      })
       .input(SignUpInput)
       .output(UserSchema)
-      .mutation(({ input }) => users.create(input)),
+      .mutation(({ ctx, input }) => auth.signUp(input, { ip: ctx.req.ip })),
 
     signIn: publicProcedure
       .meta({
@@ -29,16 +32,17 @@ export const authRouter = ({ auth, users }: { auth: AuthService; users: UserServ
           path: '/auth/sign-in',
           tags,
           summary: 'Start a session: returns a bearer token and sets the session cookie',
-          description: 'A wrong email, a wrong password and a deactivated account all give the same 401. Attempts are limited per client IP and per email (429 with Retry-After).',
+          description: 'A wrong email, a wrong password and a deactivated account all give the same 401. Attempts are limited per client IP, per (IP, account) and per account (429 with Retry-After).',
           responseHeaders: SetCookieHeader,
-          errorResponses: { 401: 'Wrong email or password, or the account is deactivated', 429: 'Too many attempts from this client or for this email; see Retry-After' },
+          errorResponses: { 401: 'Wrong email or password, or the account is deactivated' },
         },
+        rateLimited: 'sign-in attempts per client IP, per (IP, account) and per account',
       })
       .input(SignInInput)
       .output(SignInResultSchema)
       .mutation(async ({ ctx, input }) => {
         const result = await auth.signIn(input, { ip: ctx.req.ip });
-        sessionCookieFor(ctx.req, ctx.reply).set(result.token, new Date(result.expiresAt));
+        sessionCookieFor(ctx.reply, { secure: auth.secureCookies }).set(result.token, new Date(result.expiresAt));
         return result;
       }),
 
@@ -48,6 +52,6 @@ export const authRouter = ({ auth, users }: { auth: AuthService; users: UserServ
       .output(z.void())
       .mutation(async ({ ctx }) => {
         await auth.signOut(ctx.actor.sessionId);
-        sessionCookieFor(ctx.req, ctx.reply).clear();
+        sessionCookieFor(ctx.reply, { secure: auth.secureCookies }).clear();
       }),
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../../lib/text.ts';
 import { Email, UserSchema } from '../users/user.schemas.ts';
 
 export { NewUserInput as SignUpInput } from '../users/user.schemas.ts';
@@ -6,7 +7,7 @@ export { NewUserInput as SignUpInput } from '../users/user.schemas.ts';
 /** The password is not length-checked here: a wrong one is a 401 like any other. */
 export const SignInInput = z.object({
   email: Email,
-  password: z.string().min(1).max(1024),
+  password: text().min(1).max(1024),
 });
 
 export const SignInResultSchema = z

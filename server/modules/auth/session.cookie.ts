@@ -1,9 +1,7 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 
 /** The cookie's name; the OpenAPI document declares it as the `sessionCookie` scheme. */
 export const SESSION_COOKIE = 'session';
-
-const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** Sets and clears the session cookie on one response. */
 export interface SessionCookie {
@@ -12,12 +10,20 @@ export interface SessionCookie {
 }
 
 /**
- * `HttpOnly` (scripts cannot read it), `SameSite=Lax` (not sent on cross-site
- * sub-requests), `Path=/`, and `Secure` unless the request was made to localhost,
- * where plain http is the norm during development.
+ * Whether the session cookie is marked `Secure`: in production, or whenever PUBLIC_URL is
+ * https. Never from the request's Host header: a proxy forwarding `Host: 127.0.0.1:3000`
+ * would otherwise make a production server send its session cookie without `Secure`.
  */
-export function sessionCookieFor(request: FastifyRequest, reply: FastifyReply): SessionCookie {
-  const options = { httpOnly: true, sameSite: 'lax', path: '/', secure: !LOCAL_HOSTNAMES.has(request.hostname) } as const;
+export function cookieIsSecure(config: { isProduction: boolean; publicUrl: string | undefined }): boolean {
+  return config.isProduction || (config.publicUrl?.startsWith('https:') ?? false);
+}
+
+/**
+ * `HttpOnly` (scripts cannot read it), `SameSite=Lax` (not sent on cross-site
+ * sub-requests), `Path=/`, and `Secure` as `cookieIsSecure` decides.
+ */
+export function sessionCookieFor(reply: FastifyReply, opts: { secure: boolean }): SessionCookie {
+  const options = { httpOnly: true, sameSite: 'lax', path: '/', secure: opts.secure } as const;
   return {
     set: (token, expiresAt) => void reply.setCookie(SESSION_COOKIE, token, { ...options, expires: expiresAt }),
     clear: () => void reply.clearCookie(SESSION_COOKIE, options),

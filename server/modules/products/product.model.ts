@@ -61,12 +61,5 @@ export class Product extends Model {
     afterByName(query: QueryBuilder<Product>, after: { name: string; id: string }) {
       void query.whereRaw('(name, id) > (?, ?)', [after.name, after.id]);
     },
-    /** Newest first; the id breaks ties so pages never repeat or skip a row. */
-    newestFirst(query: QueryBuilder<Product>) {
-      void query.orderBy([
-        { column: 'createdAt', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ]);
-    },
   };
 }

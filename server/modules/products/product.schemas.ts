@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { text } from '../../lib/text.ts';
 import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 import { searchTermSchema } from '../../lib/text-search.ts';
 import { compareDecimals, decimalInput, MoneyString, PRICE_BOUND_RULES, PRICE_RULES } from '../../lib/decimal.ts';
 
 // `pattern`: what trim-then-min(1) means, as a document can say it (not only spaces).
-const Name = z.string().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters (surrounding spaces are removed)', example: 'Espresso cup', pattern: '\\S' });
+const Name = text().trim().min(1).max(200).meta({ description: 'Product name, 1–200 characters (surrounding spaces are removed)', example: 'Espresso cup', pattern: '\\S' });
 const Price = decimalInput(PRICE_RULES, {
   description: 'Price as a decimal string (not a JSON number): at most two decimal places, greater than 0, at most 99999999.99',
   example: '19.90',

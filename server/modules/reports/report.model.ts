@@ -63,12 +63,5 @@ export class Report extends Model {
     ownedBy(query: QueryBuilder<Report>, ownerId: string) {
       void query.where('ownerId', ownerId);
     },
-    /** Newest first; the id breaks ties so pages never repeat or skip a row. */
-    newestFirst(query: QueryBuilder<Report>) {
-      void query.orderBy([
-        { column: 'createdAt', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ]);
-    },
   };
 }

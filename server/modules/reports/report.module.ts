@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import { defineModule } from '../../lib/module.ts';
+import type { RateLimiter } from '../../lib/rate-limiter.ts';
 import type { ProductService } from '../products/product.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import { reportFileRoute } from './report.file-route.ts';
@@ -19,6 +20,7 @@ interface ReportDeps {
   products: ProductService;
   users: UserService;
   mailer: ReportMailer;
+  limiter: RateLimiter;
   /** Where report files go; default: the local disk under DATA_DIR/reports. */
   overrides: { reportStorage?: ReportStorage };
 }
@@ -27,7 +29,7 @@ interface ReportDeps {
 export const reportsModule = defineModule({
   name: 'reports',
   services: {
-    reports: ({ config, db, jobs, products, users, mailer, overrides }: ReportDeps) =>
+    reports: ({ config, db, jobs, products, users, mailer, limiter, overrides }: ReportDeps) =>
       new ReportService({
         db,
         products,
@@ -38,6 +40,11 @@ export const reportsModule = defineModule({
           await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
         },
         apiBaseUrl: `${config.publicUrl ?? `http://localhost:${config.port}`}/api/v1`,
+        limiter,
+        limits: {
+          perUser: { name: 'reports:user', limit: config.limits.reportsPerHour, windowMs: 3_600_000, message: 'Too many report requests, try again later' },
+          maxPending: config.limits.maxPendingReports,
+        },
       }),
   },
   router: reportRouter,

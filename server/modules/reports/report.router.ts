@@ -14,7 +14,13 @@ export const reportRouter = ({ reports }: { reports: ReportService }) =>
   router({
     generate: authedProcedure
       .meta({
-        openapi: { method: 'POST', path: '/reports', tags, summary: 'Queue a report; it is generated in the background and emailed when ready' },
+        openapi: {
+          method: 'POST',
+          path: '/reports',
+          tags,
+          summary: 'Queue a report; it is generated in the background and emailed when ready',
+        },
+        rateLimited: 'report requests per user per hour, and at most MAX_PENDING_REPORTS unfinished at once',
         successStatus: 202,
       })
       .input(GenerateReportInput)

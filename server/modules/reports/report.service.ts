@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { ConflictError, NotFoundError, RateLimitedError } from '../../errors.ts';
+import type { RateLimit, RateLimiter } from '../../lib/rate-limiter.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import type { Actor } from '../../trpc/access.ts';
 import type { ProductService } from '../products/product.service.ts';
@@ -62,12 +63,30 @@ export class ReportService {
       enqueue: EnqueueReport;
       /** Absolute base of the REST API (PUBLIC_URL + /api/v1), for links in emails. */
       apiBaseUrl: string;
+      /** Report requests per user (REPORT_LIMIT_PER_HOUR) and the cap on unfinished ones (MAX_PENDING_REPORTS). */
+      limiter?: RateLimiter;
+      limits?: { perUser: RateLimit; maxPending: number };
     },
   ) {}
 
-  /** Queues a report: the row and its job commit together, or neither does. */
+  /**
+   * Queues a report: the row and its job commit together, or neither does. Each request
+   * counts against the owner's hourly limit, and a user with MAX_PENDING_REPORTS reports
+   * still pending or processing gets a 429 until one finishes: one member cannot fill
+   * the disk, the outbox and the shared worker.
+   */
   async generate(actor: Actor, input: GenerateReportInput): Promise<ReportAcceptedDto> {
+    const { limiter, limits } = this.deps;
+    if (limiter && limits) await limiter.consume(limits.perUser, actor.userId);
     const report = await this.deps.db.transaction(async (trx) => {
+      if (limiter?.enabled && limits) {
+        // Serializes one owner's concurrent requests, so two cannot both see room for one more.
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`reports:pending:${actor.userId}`]);
+        const unfinished = await Report.query(trx).modify('ownedBy', actor.userId).whereIn('status', ['pending', 'processing']).resultSize();
+        if (unfinished >= limits.maxPending) {
+          throw new RateLimitedError(30, `You already have ${unfinished} reports queued or in progress (at most ${limits.maxPending}); wait for one to finish`);
+        }
+      }
       const created = await Report.query(trx).insert({ ownerId: actor.userId, kind: input.kind }).returning('*');
       await this.deps.enqueue(trx, created.id);
       return created;

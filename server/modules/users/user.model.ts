@@ -7,6 +7,7 @@ import { searchCondition } from '../../lib/text-search.ts';
 export class User extends Model {
   static override tableName = 'users';
 
+  // #region fields
   id!: string;
   email!: string;
   name!: string;
@@ -21,6 +22,7 @@ export class User extends Model {
 
   /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
   static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'lastSeenAt', 'createdAt', 'updatedAt']);
+  // #endregion fields
 
   /** Defence in depth: a User serialised by mistake still carries no hash. */
   override $formatJson(json: Record<string, unknown>) {
@@ -47,13 +49,6 @@ export class User extends Model {
     /** `search` semantics: lib/text-search.ts, on the name or the email. */
     nameOrEmailMatches(query: QueryBuilder<User>, term: string) {
       void query.where((q) => q.whereRaw(...searchCondition('users.name', term)).orWhereRaw(...searchCondition('users.email', term)));
-    },
-    /** Oldest first; the id breaks ties so pages never repeat or skip a row. */
-    oldestFirst(query: QueryBuilder<User>) {
-      void query.orderBy([
-        { column: 'createdAt', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ]);
     },
   };
 }

@@ -1,33 +1,30 @@
 import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
 import { searchTermSchema } from '../../lib/text-search.ts';
 import { z } from 'zod';
+import { text } from '../../lib/text.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.ts';
 
-export const Email = z
-  .string()
+export const Email = text()
   .trim()
   .max(254)
   .pipe(z.email())
   // The input side of the pipe is what the document shows; say what the pipe then checks.
   .meta({ format: 'email', pattern: z.regexes.email.source, description: 'Email address; surrounding spaces are removed and case is ignored when comparing', example: 'ada@example.com' });
-export const UserName = z
-  .string()
+export const UserName = text()
   .trim()
   .min(1)
   .max(200)
   .meta({ description: 'Display name, 1–200 characters (surrounding spaces are removed)', example: 'Ada Lovelace', pattern: '\\S' });
 /** The same rule as the users_phone_e164 CHECK in the database. */
-export const Phone = z
-  .string()
+export const Phone = text()
   .trim()
   .regex(/^\+[0-9]{7,15}$/, 'Must be + followed by 7–15 digits (E.164), e.g. +14155550123')
   .meta({ description: 'Phone number in E.164 form: + and 7–15 digits, no spaces', example: '+14155550123' });
-export const Password = z
-  .string()
+export const Password = text()
   .min(PASSWORD_MIN_LENGTH)
   .max(PASSWORD_MAX_LENGTH)
   .meta({ description: `Password, ${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters`, example: 'correct horse battery staple' });
-export const RoleName = z.string().trim().min(1).max(50).meta({ pattern: '\\S' });
+export const RoleName = text().trim().min(1).max(50).meta({ pattern: '\\S' });
 
 export const NewUserInput = z.object({ email: Email, name: UserName, password: Password });
 
