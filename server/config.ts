@@ -1,6 +1,8 @@
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { S3Settings } from './storage/s3.ts';
 
 /**
  * TRUST_PROXY: which hops in front of the server may set X-Forwarded-For/-Host/-Proto.
@@ -165,6 +167,62 @@ export const EnvSchema = z.object({
     .default(90)
     .describe('Absolute session lifetime in days: a session ends this long after sign-in, however often it is used (use keeps it alive up to 30 days at a time)'),
   TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(20).describe('Most calls one batched tRPC request may carry; more is a 400'),
+  SLOW_REQUEST_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1000)
+    .describe('Requests slower than this many milliseconds get one warn log line with their DB time and handler time; 0 turns it off.'),
+  METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe('Serve Prometheus metrics at /metrics on this separate port (every role, workers too); 0 picks a free port. Unset: no metrics port.'),
+  METRICS_HOST: z.string().optional().describe('Address the metrics port listens on; default: HOST.'),
+  METRICS_TOKEN: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Also serve /metrics on the API port, to requests with `Authorization: Bearer <token>` only. Unset: /metrics is not on the API port.'),
+  METRICS_QUEUE_REFRESH_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(10_000)
+    .describe("How often, at most, a scrape re-reads the job queue's depth and age from the database."),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .url()
+    .optional()
+    .describe('OpenTelemetry collector (OTLP) base URL, e.g. http://localhost:4318. Setting it (or OTEL_TRACES_EXPORTER) turns tracing on; the SDK reads every standard OTEL_* variable.'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional().describe('OTLP protocol; the SDK default is http/protobuf.'),
+  OTEL_TRACES_EXPORTER: z.string().optional().describe('Standard OpenTelemetry variable: otlp, console or none (none turns tracing off).'),
+  OTEL_SERVICE_NAME: z.string().optional().describe('Service name on every span; default duality (each span also carries duality.role).'),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+    .optional()
+    .describe('Standard OpenTelemetry sampler; default parentbased_always_on. With traceidratio samplers, OTEL_TRACES_SAMPLER_ARG is the ratio (e.g. 0.1).'),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional().describe('Standard OpenTelemetry variable: true forces tracing off whatever else is set.'),
+  OTEL_TRACES_SAMPLER_ARG: z.string().optional().describe('The sampler argument, e.g. 0.1 for 10 % with parentbased_traceidratio.'),
+  STORAGE_URL: z
+    .string()
+    .optional()
+    .describe('Where report files are stored: unset = PostgreSQL, s3://bucket/prefix = an S3-compatible bucket, file:///absolute/path = a local directory (single host)'),
+  AWS_REGION: z.string().optional().describe('AWS region of the S3 bucket; us-east-1 when AWS_ENDPOINT_URL_S3 is set and this is not'),
+  AWS_ENDPOINT_URL_S3: z.string().url().optional().describe('S3-compatible endpoint (MinIO, a local server); unset = AWS S3'),
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((v) => v === 'true' || v === '1')
+    .optional()
+    .describe('Path-style S3 addressing (endpoint/bucket/key); default true when AWS_ENDPOINT_URL_S3 is set'),
+  S3_PRESIGN: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1')
+    .describe('With S3 storage, answer downloads with 302 to a short-lived presigned URL instead of streaming through the API'),
+  S3_PRESIGN_EXPIRES_SECONDS: z.coerce.number().int().min(1).max(604_800).default(300).describe('Lifetime of a presigned download URL, in seconds'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -203,7 +261,16 @@ export interface Config {
   trpcMaxBatch: number;
   docsEnabled: boolean;
   sessionMaxAgeDays: number;
+  slowRequestMs: number;
+  metrics: { port: number | undefined; host: string; token: string | undefined; queueRefreshMs: number };
+  storage: StorageConfig;
 }
+
+/** Which file storage `STORAGE_URL` names; see server/storage/from-config.ts. */
+export type StorageConfig =
+  | { kind: 'postgres' }
+  | { kind: 'file'; directory: string }
+  | { kind: 's3'; s3: S3Settings; presign: { expiresInSeconds: number } | undefined };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -250,5 +317,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trpcMaxBatch: e.TRPC_MAX_BATCH,
     docsEnabled: e.DOCS_ENABLED,
     sessionMaxAgeDays: e.SESSION_MAX_AGE_DAYS,
+    slowRequestMs: e.SLOW_REQUEST_MS,
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST, token: e.METRICS_TOKEN, queueRefreshMs: e.METRICS_QUEUE_REFRESH_MS },
+    storage: storageConfig(e),
   };
 }
+
+/** STORAGE_URL and the S3 variables → StorageConfig; a bad value is a ConfigError naming the variable. */
+function storageConfig(e: Env): StorageConfig {
+  const raw = e.STORAGE_URL;
+  const bad = (message: string, variable = 'STORAGE_URL') => new ConfigError(`Invalid configuration:\n  ${variable}: ${message}`);
+  if (e.S3_PRESIGN && !/^s3:/i.test(raw ?? '')) throw bad('presigned downloads need S3 storage (STORAGE_URL=s3://bucket/prefix)', 'S3_PRESIGN');
+  if (!raw || /^postgres(ql)?:$/i.test(raw)) return { kind: 'postgres' };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw bad(`${JSON.stringify(raw)} is not a URL; use s3://bucket/prefix or file:///absolute/path`);
+  }
+  switch (url.protocol) {
+    case 'file:': {
+      if (url.host) throw bad(`file URLs name a local path: file:///absolute/path (three slashes), not ${raw}`);
+      return { kind: 'file', directory: path.resolve(fileURLToPath(url)) };
+    }
+    case 's3:': {
+      const bucket = url.hostname;
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw bad(`${JSON.stringify(bucket)} is not a valid bucket name (s3://bucket/prefix)`);
+      const trimmed = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '');
+      const prefix = trimmed ? `${trimmed}/` : '';
+      const endpoint = e.AWS_ENDPOINT_URL_S3;
+      return {
+        kind: 's3',
+        s3: { bucket, prefix, region: e.AWS_REGION, endpoint, forcePathStyle: e.S3_FORCE_PATH_STYLE ?? Boolean(endpoint) },
+        presign: e.S3_PRESIGN ? { expiresInSeconds: e.S3_PRESIGN_EXPIRES_SECONDS } : undefined,
+      };
+    }
+    case 'postgres:':
+      throw bad('postgres: alone means the app database; a separate database for files is not supported');
+    default:
+      throw bad(`unknown scheme ${JSON.stringify(url.protocol)}; use s3://bucket/prefix, file:///absolute/path, or leave it unset to keep files in PostgreSQL`);
+  }
+}
+

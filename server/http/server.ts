@@ -6,6 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AnyTRPCRouter } from '@trpc/server';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Knex } from 'knex';
+import type { FileStorage } from '../storage/storage.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { codeForStatus, type ErrorBody } from '../errors.ts';
@@ -15,13 +16,17 @@ import { plainRoutePaths, type PlainRoute } from './plain-route.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { registerRestDoor } from './rest.ts';
 import { registerTrpcDoor } from './trpc-door.ts';
+import { registerObservabilityHooks } from '../observability/http-hooks.ts';
+import { bearerMatches, METRICS_CONTENT_TYPE, renderMetrics } from '../observability/metrics-server.ts';
 
 /** What the HTTP server is built from; the composition root provides it. */
 export interface HttpServerDeps {
-  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled'>;
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled' | 'slowRequestMs' | 'metrics'>;
   logger: Logger;
   /** Asked by /readyz. */
   db: Knex;
+  /** Asked by /readyz too: a server whose files cannot be read is not ready. */
+  storage: Pick<FileStorage, 'kind' | 'location' | 'check'>;
   /** Every procedure, served on both doors. */
   router: AnyTRPCRouter;
   /** REST routes that are not procedures. */
@@ -60,6 +65,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // from /readyz, which answers 503 from the first moment of the shutdown.
     return503OnClosing: false,
   });
+  registerObservabilityHooks(fastify, { slowRequestMs: config.slowRequestMs });
   const methods = methodNotAllowed(fastify);
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
@@ -124,8 +130,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     prefix: '/trpc',
     createContext,
     maxBatchSize: config.trpcMaxBatch,
-    onError({ error, req }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
+    onError({ error, req, path, userId }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, procedure: path, userId }, 'procedure failed');
     },
   });
 
@@ -137,15 +143,33 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   if (config.docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
+  // Metrics on the API port only with a token; otherwise they live on METRICS_PORT (or nowhere).
+  const metricsToken = config.metrics.token;
+  if (metricsToken) {
+    fastify.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
+      if (!bearerMatches(request.headers.authorization, metricsToken)) {
+        return reply.status(401).header('www-authenticate', 'Bearer').send({ code: 'UNAUTHORIZED', message: 'Metrics need Authorization: Bearer <METRICS_TOKEN>' } satisfies ErrorBody);
+      }
+      return reply.header('content-type', METRICS_CONTENT_TYPE).send(await renderMetrics());
+    });
+  }
+
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-  fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+  // Ready when the database and the file storage both answer; the body says which failed.
+  fastify.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
     if (closing) return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Shutting down' } satisfies ErrorBody);
     try {
       await db.raw('SELECT 1').timeout(2000, { cancel: true });
-      return { status: 'ready' };
     } catch {
       return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Database is not answering' } satisfies ErrorBody);
     }
+    try {
+      await deps.storage.check({ signal: AbortSignal.timeout(2000) });
+    } catch (error) {
+      request.log.warn({ err: error, storage: deps.storage.location }, 'storage check failed');
+      return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: `Storage (${deps.storage.kind}) is not answering` } satisfies ErrorBody);
+    }
+    return { status: 'ready', database: 'ok', storage: deps.storage.kind };
   });
 
   return fastify;
