@@ -4,7 +4,7 @@ import { describeApi } from '../../server/app.ts';
 
 type Op = { parameters?: { name: string; in: string; required?: boolean }[]; responses: Record<string, { headers?: Record<string, unknown> }>; requestBody?: any };
 const api = describeApi();
-const doc = buildOpenApiDocument(api.router, { extraPaths: api.paths });
+const doc = buildOpenApiDocument(api.router, { plainRoutes: api.routes });
 const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
   Object.entries(item as Record<string, Op>).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, op })),
 );
