@@ -1526,7 +1526,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description You cannot deactivate yourself */
+            /** @description You cannot deactivate yourself, nor the last active user who can manage users */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1625,6 +1625,15 @@ export interface operations {
             };
             /** @description Not found: nothing with this id (or not visible to you) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The change would leave no active user who can manage users */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
