@@ -1362,6 +1362,14 @@ export interface operations {
                     "application/pdf": string;
                 };
             };
+            /** @description With S3_PRESIGN=true: the PDF is at the short-lived URL in Location */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Invalid input: `issues` lists each offending field */
             400: {
                 headers: {
@@ -1400,6 +1408,15 @@ export interface operations {
             };
             /** @description Unexpected server fault */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Report storage is unavailable for now; retry after the Retry-After seconds */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -119,6 +119,30 @@ ALTER TABLE ONLY public.sessions ADD CONSTRAINT sessions_user_id_foreign FOREIGN
 CREATE INDEX sessions_expires_at ON public.sessions USING btree (expires_at);
 CREATE INDEX sessions_user_id ON public.sessions USING btree (user_id);
 
+CREATE TABLE public.stored_file_chunks (
+    file_id uuid NOT NULL,
+    seq integer NOT NULL,
+    data bytea NOT NULL
+);
+ALTER TABLE ONLY public.stored_file_chunks ADD CONSTRAINT stored_file_chunks_file_id_foreign FOREIGN KEY (file_id) REFERENCES public.stored_files(id) ON DELETE CASCADE;
+ALTER TABLE ONLY public.stored_file_chunks ADD CONSTRAINT stored_file_chunks_pkey PRIMARY KEY (file_id, seq);
+
+CREATE TABLE public.stored_files (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    key character varying(255) NOT NULL,
+    status character varying(20) DEFAULT 'writing'::character varying NOT NULL,
+    size bigint,
+    chunks integer,
+    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    touched_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+);
+ALTER TABLE ONLY public.stored_files ADD CONSTRAINT stored_files_complete_has_size CHECK ((((status)::text = 'writing'::text) OR ((size IS NOT NULL) AND (chunks IS NOT NULL))));
+ALTER TABLE ONLY public.stored_files ADD CONSTRAINT stored_files_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.stored_files ADD CONSTRAINT stored_files_status_known CHECK (((status)::text = ANY ((ARRAY['writing'::character varying, 'current'::character varying, 'replaced'::character varying])::text[])));
+CREATE INDEX stored_files_key ON public.stored_files USING btree (key);
+CREATE INDEX stored_files_leftovers ON public.stored_files USING btree (touched_at) WHERE ((status)::text <> 'current'::text);
+CREATE UNIQUE INDEX stored_files_one_current ON public.stored_files USING btree (key) WHERE ((status)::text = 'current'::text);
+
 CREATE TABLE public.user_roles (
     user_id uuid NOT NULL,
     role_id uuid NOT NULL,

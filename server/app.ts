@@ -29,6 +29,8 @@ import { requestAuthenticator } from './modules/auth/auth.request.ts';
 import { modules } from './modules/index.ts';
 import type { Mailer } from './modules/notifications/mailer.ts';
 import type { ReportStorage } from './modules/reports/report.storage.ts';
+import { createStorage } from './storage/from-config.ts';
+import type { FileStorage } from './storage/storage.ts';
 
 type Modules = typeof modules;
 
@@ -49,8 +51,11 @@ export type AppRouter = RootRouter<Modules>;
 
 /** Parts tests replace: a store that fails on demand, a mailer that counts. */
 export interface AppOverrides {
-  /** Where report files go; default: the local disk under DATA_DIR/reports. */
-  reportStorage?: ReportStorage;
+  /**
+   * Where report files go; default: what STORAGE_URL names (PostgreSQL when unset). A
+   * function receives that configured storage, to wrap it.
+   */
+  reportStorage?: ReportStorage | ((configured: ReportStorage) => ReportStorage);
   /** Default: SMTP when SMTP_URL is set, otherwise .eml files under DATA_DIR/mail. */
   mailer?: Mailer;
 }
@@ -66,6 +71,8 @@ export interface Platform {
   jobs: JobQueue;
   /** Every permission of every module. */
   permissions: readonly Permission[];
+  /** Where files live (STORAGE_URL: PostgreSQL by default, S3, or a local directory). */
+  storage: FileStorage;
   /** Rate limits, counted in PostgreSQL so every process shares them (RATE_LIMITS=off: none). */
   limiter: RateLimiter;
   overrides: AppOverrides;
@@ -85,6 +92,8 @@ export interface Core {
   events: EventBus<AppEvents>;
   jobs: JobQueue;
   router: AppRouter;
+  /** Where files live (STORAGE_URL); the readiness check and the storage commands use it too. */
+  storage: FileStorage;
   /** The modules' plain REST routes (binary downloads). */
   routes: PlainRoute[];
   /** Runs every module's close hook (the mailer's, for one). */
@@ -100,8 +109,10 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
   const { config, db, logger } = deps;
   const jobs = new JobQueue({ logger });
   const events = new EventBus({ db, jobs, catalog: eventCatalog(modules) });
+  const override = deps.overrides?.reportStorage;
+  const storage = typeof override === 'function' ? override(createStorage(config.storage, { db })) : (override ?? createStorage(config.storage, { db }));
   const limiter = new RateLimiter({ db, enabled: config.limits.enabled });
-  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, limiter, overrides: deps.overrides ?? {} };
+  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, storage, limiter, overrides: deps.overrides ?? {} };
   const services = buildServices(modules, platform);
   const all = { ...platform, ...services };
   const parts = moduleParts(modules, all);
@@ -109,7 +120,7 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
   // place the two meet.
   for (const s of parts.subscribers) events.add(s);
   for (const task of parts.tasks) jobs.define(task);
-  return { services, events, jobs, router: buildRootRouter(modules, all), routes: parts.routes, closeModules: parts.close };
+  return { services, events, jobs, storage, router: buildRootRouter(modules, all), routes: parts.routes, closeModules: parts.close };
 }
 
 /**
@@ -173,7 +184,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
     afterResponse,
   });
   const deps: AppDeps = { config, logger, db, ...core, afterResponse, createContext };
-  const http = await buildHttpServer({ config, logger, db, router: core.router, routes: core.routes, createContext });
+  const http = await buildHttpServer({ config, logger, db, storage: core.storage, router: core.router, routes: core.routes, createContext });
   // Releases the jobs of worker processes that died without shutting down (see recovery.ts).
   const recovery = new WorkerRecovery({
     db,

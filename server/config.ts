@@ -1,6 +1,8 @@
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { S3Settings } from './storage/s3.ts';
 
 /**
  * TRUST_PROXY: which hops in front of the server may set X-Forwarded-For/-Host/-Proto.
@@ -87,6 +89,25 @@ export const EnvSchema = z.object({
     .url()
     .optional()
     .describe('Public base URL, written into the OpenAPI document\'s `servers`, links in mails and the origin check. Unset: `http://localhost:$PORT`.'),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const origins = v.split(',').map((o) => o.trim()).filter(Boolean);
+      for (const origin of origins) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          // reported below
+        }
+        if (!parsed || parsed.origin !== origin) ctx.addIssue({ code: 'custom', message: `${origin} is not an origin such as https://app.example.com (scheme, host, port; no path)` });
+      }
+      return origins;
+    })
+    .describe(
+      'Comma-separated origins whose pages may call the API from a browser, with credentials (e.g. `https://app.example.com,http://localhost:5173`). Empty: none; the docs page on the server\'s own origin needs no entry.',
+    ),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Database connections per process (each running job holds one).'),
   MIGRATE_ON_START: z
     .enum(['true', 'false', '1', '0'])
@@ -146,6 +167,23 @@ export const EnvSchema = z.object({
     .default(90)
     .describe('Absolute session lifetime in days: a session ends this long after sign-in, however often it is used (use keeps it alive up to 30 days at a time)'),
   TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(20).describe('Most calls one batched tRPC request may carry; more is a 400'),
+  STORAGE_URL: z
+    .string()
+    .optional()
+    .describe('Where report files are stored: unset = PostgreSQL, s3://bucket/prefix = an S3-compatible bucket, file:///absolute/path = a local directory (single host)'),
+  AWS_REGION: z.string().optional().describe('AWS region of the S3 bucket; us-east-1 when AWS_ENDPOINT_URL_S3 is set and this is not'),
+  AWS_ENDPOINT_URL_S3: z.string().url().optional().describe('S3-compatible endpoint (MinIO, a local server); unset = AWS S3'),
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((v) => v === 'true' || v === '1')
+    .optional()
+    .describe('Path-style S3 addressing (endpoint/bucket/key); default true when AWS_ENDPOINT_URL_S3 is set'),
+  S3_PRESIGN: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1')
+    .describe('With S3 storage, answer downloads with 302 to a short-lived presigned URL instead of streaming through the API'),
+  S3_PRESIGN_EXPIRES_SECONDS: z.coerce.number().int().min(1).max(604_800).default(300).describe('Lifetime of a presigned download URL, in seconds'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -162,6 +200,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   bodyLimit: number;
   publicUrl: string | undefined;
+  /** Origins allowed to call from a browser (CORS), with credentials. */
+  corsOrigins: string[];
   dbPoolMax: number;
   migrateOnStart: boolean;
   worker: { concurrency: number; pollIntervalMs: number; recoverAfterMs: number };
@@ -182,7 +222,14 @@ export interface Config {
   trpcMaxBatch: number;
   docsEnabled: boolean;
   sessionMaxAgeDays: number;
+  storage: StorageConfig;
 }
+
+/** Which file storage `STORAGE_URL` names; see server/storage/from-config.ts. */
+export type StorageConfig =
+  | { kind: 'postgres' }
+  | { kind: 'file'; directory: string }
+  | { kind: 's3'; s3: S3Settings; presign: { expiresInSeconds: number } | undefined };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -209,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.BODY_LIMIT,
     publicUrl: e.PUBLIC_URL,
+    corsOrigins: e.CORS_ORIGINS,
     dbPoolMax: e.DB_POOL_MAX,
     migrateOnStart: e.MIGRATE_ON_START,
     worker: { concurrency: e.WORKER_CONCURRENCY, pollIntervalMs: e.WORKER_POLL_INTERVAL_MS, recoverAfterMs: e.WORKER_RECOVER_AFTER_MS },
@@ -228,5 +276,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trpcMaxBatch: e.TRPC_MAX_BATCH,
     docsEnabled: e.DOCS_ENABLED,
     sessionMaxAgeDays: e.SESSION_MAX_AGE_DAYS,
+    storage: storageConfig(e),
   };
 }
+
+/** STORAGE_URL and the S3 variables → StorageConfig; a bad value is a ConfigError naming the variable. */
+function storageConfig(e: Env): StorageConfig {
+  const raw = e.STORAGE_URL;
+  const bad = (message: string, variable = 'STORAGE_URL') => new ConfigError(`Invalid configuration:\n  ${variable}: ${message}`);
+  if (e.S3_PRESIGN && !/^s3:/i.test(raw ?? '')) throw bad('presigned downloads need S3 storage (STORAGE_URL=s3://bucket/prefix)', 'S3_PRESIGN');
+  if (!raw || /^postgres(ql)?:$/i.test(raw)) return { kind: 'postgres' };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw bad(`${JSON.stringify(raw)} is not a URL; use s3://bucket/prefix or file:///absolute/path`);
+  }
+  switch (url.protocol) {
+    case 'file:': {
+      if (url.host) throw bad(`file URLs name a local path: file:///absolute/path (three slashes), not ${raw}`);
+      return { kind: 'file', directory: path.resolve(fileURLToPath(url)) };
+    }
+    case 's3:': {
+      const bucket = url.hostname;
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw bad(`${JSON.stringify(bucket)} is not a valid bucket name (s3://bucket/prefix)`);
+      const trimmed = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '');
+      const prefix = trimmed ? `${trimmed}/` : '';
+      const endpoint = e.AWS_ENDPOINT_URL_S3;
+      return {
+        kind: 's3',
+        s3: { bucket, prefix, region: e.AWS_REGION, endpoint, forcePathStyle: e.S3_FORCE_PATH_STYLE ?? Boolean(endpoint) },
+        presign: e.S3_PRESIGN ? { expiresInSeconds: e.S3_PRESIGN_EXPIRES_SECONDS } : undefined,
+      };
+    }
+    case 'postgres:':
+      throw bad('postgres: alone means the app database; a separate database for files is not supported');
+    default:
+      throw bad(`unknown scheme ${JSON.stringify(url.protocol)}; use s3://bucket/prefix, file:///absolute/path, or leave it unset to keep files in PostgreSQL`);
+  }
+}
+

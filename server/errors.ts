@@ -144,6 +144,13 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** A dependency (file storage, …) is down for now; the client may retry after a moment. */
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, retryAfterSeconds = 5) {
+    super('SERVICE_UNAVAILABLE', message, undefined, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
 export const INPUT_VALIDATION_MESSAGE = 'Input validation failed';
 
 /** Lets tRPC carry an AppError (middleware and resolvers throw them as they are). */

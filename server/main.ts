@@ -48,6 +48,15 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp({ config, logger, databaseUrl: database.url });
+  try {
+    // A bucket that does not exist or cannot be written stops the process here, not at the first report.
+    await app.storage.check({ write: true, signal: AbortSignal.timeout(30_000) });
+  } catch (error) {
+    await app.close().catch(() => {});
+    await database.close();
+    throw new ConfigError(`STORAGE_URL${process.env.STORAGE_URL ? `=${process.env.STORAGE_URL}` : ' (unset: PostgreSQL)'}: ${(error as Error).message}`);
+  }
+  logger.info({ storage: app.storage.location }, `file storage: ${app.storage.location}`);
 
   let stopping = false;
   let stoppingSince = 0;

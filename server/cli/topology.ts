@@ -4,11 +4,11 @@ import { createLogger } from '../logger.ts';
 import { describeTopology, startTopology } from './topology/topology.ts';
 
 /**
- * `npm run topology -- --servers 2 --workers 2 [--port 3000] [--separate-data-dirs]`:
+ * `npm run topology -- --servers 2 --workers 2 [--port 3000] [--shared-data-dir]`:
  * the compose topology without Docker (see docs/deployment.md). Ctrl-C stops everything;
  * a second Ctrl-C kills it.
  */
-const USAGE = 'usage: npm run topology -- [--servers N] [--workers N] [--port P] [--separate-data-dirs] [--quiet]';
+const USAGE = 'usage: npm run topology -- [--servers N] [--workers N] [--port P] [--shared-data-dir] [--quiet]';
 
 let values;
 try {
@@ -17,7 +17,9 @@ try {
       servers: { type: 'string', default: '2' },
       workers: { type: 'string', default: '2' },
       port: { type: 'string', default: '3000' },
-      'separate-data-dirs': { type: 'boolean', default: false },
+      // Each process its own DATA_DIR by default, as on separate hosts: nothing it needs from another is on disk.
+      'separate-data-dirs': { type: 'boolean', default: true },
+      'shared-data-dir': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -60,7 +62,7 @@ const topology = await startTopology({
   servers,
   workers,
   port,
-  separateDataDirs: values['separate-data-dirs'],
+  separateDataDirs: !values['shared-data-dir'],
   config,
   logger,
   onLine: values.quiet ? undefined : (proc, line) => process.stdout.write(`[${proc.name}] ${line}\n`),

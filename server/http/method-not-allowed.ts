@@ -10,6 +10,8 @@ import type { ErrorBody } from '../errors.ts';
 export function methodNotAllowed(fastify: FastifyInstance) {
   const routes: { pattern: RegExp; methods: string[] }[] = [];
   fastify.addHook('onRoute', (route) => {
+    // A catch-all (CORS preflight's `OPTIONS *`) says nothing about which paths exist.
+    if (route.url === '*' || route.url === '/*') return;
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
     const source = route.url
       .split(/(:\w+|\*)/)

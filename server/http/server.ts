@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AnyTRPCRouter } from '@trpc/server';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Knex } from 'knex';
+import type { FileStorage } from '../storage/storage.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { codeForStatus, type ErrorBody } from '../errors.ts';
@@ -17,10 +19,12 @@ import { registerTrpcDoor } from './trpc-door.ts';
 
 /** What the HTTP server is built from; the composition root provides it. */
 export interface HttpServerDeps {
-  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'trpcMaxBatch' | 'docsEnabled'>;
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled'>;
   logger: Logger;
   /** Asked by /readyz. */
   db: Knex;
+  /** Asked by /readyz too: a server whose files cannot be read is not ready. */
+  storage: Pick<FileStorage, 'kind' | 'location' | 'check'>;
   /** Every procedure, served on both doors. */
   router: AnyTRPCRouter;
   /** REST routes that are not procedures. */
@@ -105,6 +109,19 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
 
+  // Browsers on the listed origins (CORS_ORIGINS) may call both doors, cookie included;
+  // any other origin gets no CORS headers, so its page cannot read a response. The
+  // server's own pages (/docs) are same-origin and need none.
+  const allowed = new Set(config.corsOrigins);
+  await fastify.register(fastifyCors, {
+    origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin)),
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'etag', 'location'],
+    maxAge: 600,
+    strictPreflight: false,
+  });
+
   await registerTrpcDoor(fastify, {
     router,
     prefix: '/trpc',
@@ -124,14 +141,21 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   if (config.docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-  fastify.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+  // Ready when the database and the file storage both answer; the body says which failed.
+  fastify.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
     if (closing) return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Shutting down' } satisfies ErrorBody);
     try {
       await db.raw('SELECT 1').timeout(2000, { cancel: true });
-      return { status: 'ready' };
     } catch {
       return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'Database is not answering' } satisfies ErrorBody);
     }
+    try {
+      await deps.storage.check({ signal: AbortSignal.timeout(2000) });
+    } catch (error) {
+      request.log.warn({ err: error, storage: deps.storage.location }, 'storage check failed');
+      return reply.status(503).send({ code: 'SERVICE_UNAVAILABLE', message: `Storage (${deps.storage.kind}) is not answering` } satisfies ErrorBody);
+    }
+    return { status: 'ready', database: 'ok', storage: deps.storage.kind };
   });
 
   return fastify;

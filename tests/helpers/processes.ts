@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -110,3 +112,18 @@ export function startRoleProcess(role: 'serve' | 'worker', env: Record<string, s
 
 /** The first log line of `p` whose message contains `text`. */
 export const loggedLine = (p: RoleProcess, text: string) => p.lines.find((l) => typeof l.msg === 'string' && l.msg.includes(text));
+
+/**
+ * A DATA_DIR of its own for one process, as on a host of its own: nothing another
+ * process writes there is visible to it. Removed by `cleanup()`.
+ */
+export async function hostDataDir(name: string): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `duality-host-${name}-`));
+  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/** The base URL a `serve` process logged once listening (`http://localhost:<port>`). */
+export function servedBase(p: RoleProcess): string | undefined {
+  const line = loggedLine(p, 'listening:');
+  return typeof line?.api === 'string' ? line.api.replace(/\/api\/v1$/, '') : undefined;
+}

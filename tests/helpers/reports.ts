@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import type { MailMessage, Mailer } from '../../server/modules/notifications/mailer.ts';
 import { Report, type ReportStatus } from '../../server/modules/reports/report.model.ts';
-import { StorageUnavailableError, type LocalDiskStorage, type ReportStorage } from '../../server/modules/reports/report.storage.ts';
+import { StorageUnavailableError, type ReportStorage } from '../../server/modules/reports/report.storage.ts';
 
 /**
  * Inserts a report row straight into the database, in any status. A `ready` one
@@ -29,7 +29,7 @@ export async function makeReport(db: Knex, ownerId: string, opts: { status?: Rep
 }
 
 /**
- * Report storage on the real disk that fails on demand: the next `failPuts` puts (or
+ * The app's real report storage, failing on demand: the next `failPuts` puts (or
  * every put, with `failPuts = Infinity`) throw StorageUnavailableError, as a full disk
  * or an unreachable bucket would. Counts the puts it let through.
  */
@@ -37,7 +37,13 @@ export class FlakyStorage implements ReportStorage {
   failPuts = 0;
   puts = 0;
   failed = 0;
-  constructor(readonly disk: LocalDiskStorage) {}
+  constructor(readonly inner: ReportStorage) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  get location() {
+    return this.inner.location;
+  }
 
   async put(key: string, body: Readable | Buffer): Promise<{ size: number }> {
     if (this.failPuts > 0) {
@@ -47,16 +53,25 @@ export class FlakyStorage implements ReportStorage {
       throw new StorageUnavailableError('Storage unavailable (injected by the test)');
     }
     this.puts += 1;
-    return this.disk.put(key, body);
+    return this.inner.put(key, body);
   }
   open(key: string) {
-    return this.disk.open(key);
+    return this.inner.open(key);
   }
   size(key: string) {
-    return this.disk.size(key);
+    return this.inner.size(key);
   }
   remove(key: string) {
-    return this.disk.remove(key);
+    return this.inner.remove(key);
+  }
+  list() {
+    return this.inner.list();
+  }
+  collectLeftovers(olderThan: Date) {
+    return this.inner.collectLeftovers(olderThan);
+  }
+  check(opts?: { write?: boolean; signal?: AbortSignal }) {
+    return this.inner.check(opts);
   }
 }
 

@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Report } from '../../server/modules/reports/report.model.ts';
-import { LocalDiskStorage } from '../../server/modules/reports/report.storage.ts';
 import { bearer, cookie, signedInUser } from '../helpers/auth.ts';
 import { makeReport } from '../helpers/reports.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -22,7 +20,7 @@ const PDF = Buffer.from('%PDF-1.3\n% a stand-in body: the download streams whate
 
 async function readyReport(ownerId: string) {
   const report = await makeReport(t.app.db, ownerId, { status: 'ready', fileSize: PDF.length });
-  await new LocalDiskStorage(path.join(t.dataDir, 'reports')).put(report.filePath!, PDF);
+  await t.app.storage.put(report.filePath!, PDF);
   return report;
 }
 

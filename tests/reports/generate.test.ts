@@ -1,8 +1,5 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMailer } from '../../server/modules/notifications/mailer.ts';
-import { LocalDiskStorage } from '../../server/modules/reports/report.storage.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { fastForwardRetries, queuedJobs, waitFor } from '../helpers/jobs.ts';
 import { mailFiles, parseMail } from '../helpers/mail.ts';
@@ -28,9 +25,8 @@ beforeAll(async () => {
     {
       worker: true,
       overrides: ({ config, logger }) => {
-        storage = new FlakyStorage(new LocalDiskStorage(path.join(config.dataDir, 'reports')));
         mailer = new CountingMailer(createMailer(config.mail, logger));
-        return { reportStorage: storage, mailer };
+        return { reportStorage: (configured) => (storage = new FlakyStorage(configured)), mailer };
       },
     },
   );
@@ -60,7 +56,11 @@ async function settled(token: string, id: string) {
 }
 
 const mailsFor = (id: string) => mailer.sent.filter((m) => m.key === `report-ready-${id}`);
-const reportFiles = async () => (await fs.readdir(path.join(t.dataDir, 'reports')).catch(() => [] as string[])).sort();
+const reportFiles = async () => {
+  const keys: string[] = [];
+  for await (const entry of t.app.storage.list()) keys.push(entry.key);
+  return keys.sort();
+};
 
 describe('generating a product catalog report', () => {
   it('202 at once, then ready: a real PDF with every active product and the exact total, and one email', async () => {
@@ -166,6 +166,10 @@ describe('generating a product catalog report', () => {
     expect(report.status).toBe('ready');
     expect(mailsFor(id)).toHaveLength(1);
     expect((await reportFiles()).filter((f) => f.includes(id))).toEqual([`${id}.pdf`]);
-    expect(await storage.disk.temporaryFiles()).toEqual([]);
+    // No write left unfinished; the version the other attempt replaced is kept for readers until collected.
+    const versions = await t.app.db('stored_files').where({ key: `${id}.pdf` }).pluck('status');
+    expect(versions.sort()).toEqual(versions.length === 1 ? ['current'] : ['current', 'replaced']);
+    await t.app.storage.collectLeftovers(new Date(Date.now() + 1000));
+    expect(await t.app.db('stored_files').where({ key: `${id}.pdf` }).pluck('status')).toEqual(['current']);
   });
 });

@@ -4,7 +4,7 @@ import { Report } from '../../server/modules/reports/report.model.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { waitFor } from '../helpers/jobs.ts';
 import { mailFiles } from '../helpers/mail.ts';
-import { startRoleProcess, type RoleProcess } from '../helpers/processes.ts';
+import { hostDataDir, startRoleProcess, type RoleProcess } from '../helpers/processes.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
@@ -18,19 +18,24 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
  */
 const RECOVER_AFTER_MS = 2_000;
 
-type Proc = RoleProcess;
+type Proc = RoleProcess & { dataDir: string };
 
-function startWorkerProcess(t: TestApp): Proc {
-  return startRoleProcess('worker', {
+/** A worker on a host of its own: its own DATA_DIR, sharing only the database (and the files in it) with the test app. */
+async function startWorkerProcess(t: TestApp): Promise<Proc> {
+  const data = await hostDataDir('worker');
+  dataDirs.push(data);
+  const proc = startRoleProcess('worker', {
     DATABASE_URL: t.databaseUrl,
-    DATA_DIR: t.dataDir,
+    DATA_DIR: data.dir,
     WORKER_POLL_INTERVAL_MS: '100',
     WORKER_RECOVER_AFTER_MS: String(RECOVER_AFTER_MS),
   });
+  return Object.assign(proc, { dataDir: data.dir });
 }
 
 let t: TestApp;
 const procs: Proc[] = [];
+const dataDirs: { cleanup(): Promise<void> }[] = [];
 const locks: Knex.Transaction[] = [];
 beforeAll(async () => {
   t = await startTestApp({ WORKER_RECOVER_AFTER_MS: String(RECOVER_AFTER_MS) });
@@ -42,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const lock of locks) if (!lock.isCompleted()) await lock.rollback();
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  for (const d of dataDirs) await d.cleanup();
   await t.close();
 });
 
@@ -59,9 +65,9 @@ async function reportStuckInWorker(worker: Proc): Promise<{ id: string; token: s
 
 describe('a worker process stopped in the middle of a report', () => {
   it('SIGTERM: the worker finishes the report, then exits 0', async () => {
-    const worker = startWorkerProcess(t);
+    const worker = await startWorkerProcess(t);
     procs.push(worker);
-    const { id, lock } = await reportStuckInWorker(worker);
+    const { id, token, lock } = await reportStuckInWorker(worker);
 
     worker.child.kill('SIGTERM');
     await waitFor(() => worker.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('shutting down')), 'the worker to begin its shutdown');
@@ -70,12 +76,15 @@ describe('a worker process stopped in the middle of a report', () => {
     expect(await worker.exit).toBe(0);
     const report = await Report.query(t.app.db).findById(id);
     expect(report).toMatchObject({ status: 'ready', attempts: 1 });
-    expect((await mailFiles(t.dataDir)).has(`report-ready-${id}.eml`)).toBe(true);
+    // The worker's host sent the mail; the file is in the shared storage, downloadable here.
+    expect((await mailFiles(worker.dataDir)).has(`report-ready-${id}.eml`)).toBe(true);
+    const download = await t.rest('GET', `/reports/${id}/file`, { headers: bearer(token) });
+    expect(download.status).toBe(200);
     expect(await t.app.db('worker_heartbeats')).toEqual([]);
   }, 90_000);
 
   it('SIGKILL: another worker picks the report up once the dead one is silent for WORKER_RECOVER_AFTER_MS', async () => {
-    const doomed = startWorkerProcess(t);
+    const doomed = await startWorkerProcess(t);
     procs.push(doomed);
     const { id, lock } = await reportStuckInWorker(doomed);
     const beats = (await t.app.db('worker_heartbeats').select('poolId')) as { poolId: string }[];

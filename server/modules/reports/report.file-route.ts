@@ -16,11 +16,19 @@ export const REPORT_FILE_PATH = '/reports/{id}/file';
  * service, so the owner-or-`reports:read-all` rule and its 404 are the ones
  * `reports.get` applies.
  */
-export const reportFileRoute = ({ reports }: { reports: ReportService }): PlainRoute => ({
+export const reportFileRoute = ({
+  reports,
+  presign,
+}: {
+  reports: ReportService;
+  /** S3_PRESIGN: answer 302 to a short-lived URL of the file instead of streaming it. */
+  presign?: () => { expiresInSeconds: number } | undefined;
+}): PlainRoute => ({
   method: 'GET',
   path: REPORT_FILE_PATH,
   operation: reportFileOperation.get,
   register: (fastify, opts) => {
+  const presigned = presign?.();
   fastify.get(opts.prefix + REPORT_FILE_PATH.replace('{id}', ':id'), async (request, reply) => {
     try {
       const ctx = await opts.createContext({ req: request, res: reply });
@@ -31,6 +39,10 @@ export const reportFileRoute = ({ reports }: { reports: ReportService }): PlainR
           INPUT_VALIDATION_MESSAGE,
           parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message, code: i.code })),
         );
+      }
+      if (presigned) {
+        const url = await reports.presignedFileUrl(parsed.data.id, ctx.actor, presigned);
+        if (url) return reply.code(302).header('location', url).header('cache-control', 'private, no-store').send();
       }
       const file = await reports.openFile(parsed.data.id, ctx.actor);
       return reply
@@ -68,11 +80,16 @@ export const reportFileOperation = {
         headers: { 'Content-Disposition': { schema: { type: 'string' }, description: 'attachment; filename="product-catalog-<date>-<id>.pdf"' } },
         content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
       },
+      '302': {
+        description: 'With S3_PRESIGN=true: the PDF is at the short-lived URL in Location',
+        headers: { Location: { schema: { type: 'string', format: 'uri' } } },
+      },
       '400': errorResponse('Invalid input: `issues` lists each offending field'),
       '401': errorResponse('Not signed in, or the session is invalid or expired'),
       '404': errorResponse('No such report, or not yours'),
       '409': errorResponse('The report is not ready (pending, processing or failed)'),
       '500': errorResponse('Unexpected server fault'),
+      '503': errorResponse('Report storage is unavailable for now; retry after the Retry-After seconds'),
     },
   },
 };

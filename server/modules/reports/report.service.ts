@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { ConflictError, NotFoundError, RateLimitedError } from '../../errors.ts';
+import { ConflictError, NotFoundError, RateLimitedError, ServiceUnavailableError } from '../../errors.ts';
 import type { RateLimit, RateLimiter } from '../../lib/rate-limiter.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import type { Actor } from '../../trpc/access.ts';
@@ -107,11 +107,40 @@ export class ReportService {
 
   /** The PDF of a ready report, opened for streaming, with a download name. */
   async openFile(id: string, actor: Actor): Promise<StoredFile & { fileName: string }> {
+    const { key, fileName } = await this.readyFile(id, actor);
+    const file = await this.fromStorage(() => this.deps.storage.open(key));
+    if (!file) throw new NotFoundError('Report file', id);
+    return { ...file, fileName };
+  }
+
+  /**
+   * A short-lived URL to download a ready report's PDF straight from the storage
+   * (S3_PRESIGN), after the same checks as `openFile`; undefined when the storage
+   * cannot hand out such URLs.
+   */
+  async presignedFileUrl(id: string, actor: Actor, opts: { expiresInSeconds: number }): Promise<string | undefined> {
+    const storage = this.deps.storage;
+    if (!storage.presignedUrl) return undefined;
+    const { key, fileName } = await this.readyFile(id, actor);
+    // A missing object answers our 404, not the store's own error page after the redirect.
+    if ((await this.fromStorage(() => storage.size(key))) === undefined) throw new NotFoundError('Report file', id);
+    return this.fromStorage(() => storage.presignedUrl!(key, { ...opts, fileName, contentType: 'application/pdf' }));
+  }
+
+  private async readyFile(id: string, actor: Actor): Promise<{ key: string; fileName: string }> {
     const report = await this.findVisible(id, actor);
     if (report.status !== 'ready' || !report.filePath) throw new ConflictError(`Report ${id} is ${report.status}; its file is available once it is ready`);
-    const file = await this.deps.storage.open(report.filePath);
-    if (!file) throw new NotFoundError('Report file', id);
-    return { ...file, fileName: `${report.kind}-${report.createdAt.toISOString().slice(0, 10)}-${report.id.slice(0, 8)}.pdf` };
+    return { key: report.filePath, fileName: `${report.kind}-${report.createdAt.toISOString().slice(0, 10)}-${report.id.slice(0, 8)}.pdf` };
+  }
+
+  /** A store that is down answers 503 (try again), not 500. */
+  private async fromStorage<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) throw new ServiceUnavailableError('Report storage is unavailable; try again shortly');
+      throw error;
+    }
   }
 
   /**
