@@ -9,6 +9,8 @@ import { plainRoutePaths, type PlainRoute } from './http/plain-route.ts';
 import { buildHttpServer } from './http/server.ts';
 import { AfterResponseRunner } from './jobs/after-response.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { readQueueStats } from './jobs/queue-stats.ts';
+import { registerPoolMetrics, registerQueueMetrics, type PoolLike } from './observability/metrics.ts';
 import { WorkerRecovery } from './jobs/recovery.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
 import { RateLimiter } from './lib/rate-limiter.ts';
@@ -192,6 +194,10 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
     recoverAfterMs: config.worker.recoverAfterMs,
     onAbandoned: (job) => core.jobs.abandoned(job),
   });
+  const unregisterMetrics = [
+    registerPoolMetrics(() => (db.client as { pool?: PoolLike }).pool),
+    registerQueueMetrics(() => readQueueStats(db), config.metrics.queueRefreshMs),
+  ];
   let worker: Promise<WorkerHandle> | undefined;
   let closing: Promise<void> | undefined;
   return {
@@ -221,6 +227,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
         const stuck = await deps.afterResponse.drain();
         if (stuck) logger.warn({ stuck }, 'after-response tasks still running at shutdown; abandoning them');
         await core.closeModules();
+        for (const unregister of unregisterMetrics) unregister();
         await db.destroy();
       })();
       return closing;

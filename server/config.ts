@@ -167,6 +167,45 @@ export const EnvSchema = z.object({
     .default(90)
     .describe('Absolute session lifetime in days: a session ends this long after sign-in, however often it is used (use keeps it alive up to 30 days at a time)'),
   TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(20).describe('Most calls one batched tRPC request may carry; more is a 400'),
+  SLOW_REQUEST_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1000)
+    .describe('Requests slower than this many milliseconds get one warn log line with their DB time and handler time; 0 turns it off.'),
+  METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe('Serve Prometheus metrics at /metrics on this separate port (every role, workers too); 0 picks a free port. Unset: no metrics port.'),
+  METRICS_HOST: z.string().optional().describe('Address the metrics port listens on; default: HOST.'),
+  METRICS_TOKEN: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Also serve /metrics on the API port, to requests with `Authorization: Bearer <token>` only. Unset: /metrics is not on the API port.'),
+  METRICS_QUEUE_REFRESH_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(10_000)
+    .describe("How often, at most, a scrape re-reads the job queue's depth and age from the database."),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .url()
+    .optional()
+    .describe('OpenTelemetry collector (OTLP) base URL, e.g. http://localhost:4318. Setting it (or OTEL_TRACES_EXPORTER) turns tracing on; the SDK reads every standard OTEL_* variable.'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc']).optional().describe('OTLP protocol; the SDK default is http/protobuf.'),
+  OTEL_TRACES_EXPORTER: z.string().optional().describe('Standard OpenTelemetry variable: otlp, console or none (none turns tracing off).'),
+  OTEL_SERVICE_NAME: z.string().optional().describe('Service name on every span; default duality (each span also carries duality.role).'),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+    .optional()
+    .describe('Standard OpenTelemetry sampler; default parentbased_always_on. With traceidratio samplers, OTEL_TRACES_SAMPLER_ARG is the ratio (e.g. 0.1).'),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional().describe('Standard OpenTelemetry variable: true forces tracing off whatever else is set.'),
+  OTEL_TRACES_SAMPLER_ARG: z.string().optional().describe('The sampler argument, e.g. 0.1 for 10 % with parentbased_traceidratio.'),
   STORAGE_URL: z
     .string()
     .optional()
@@ -222,6 +261,8 @@ export interface Config {
   trpcMaxBatch: number;
   docsEnabled: boolean;
   sessionMaxAgeDays: number;
+  slowRequestMs: number;
+  metrics: { port: number | undefined; host: string; token: string | undefined; queueRefreshMs: number };
   storage: StorageConfig;
 }
 
@@ -276,6 +317,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trpcMaxBatch: e.TRPC_MAX_BATCH,
     docsEnabled: e.DOCS_ENABLED,
     sessionMaxAgeDays: e.SESSION_MAX_AGE_DAYS,
+    slowRequestMs: e.SLOW_REQUEST_MS,
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST, token: e.METRICS_TOKEN, queueRefreshMs: e.METRICS_QUEUE_REFRESH_MS },
     storage: storageConfig(e),
   };
 }

@@ -1,9 +1,10 @@
-import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { locateDatabase, redactUrl } from './db/database.ts';
 import { createKnex } from './db/knex.ts';
 import { MigrationError, prepareSchema, SchemaMismatchError } from './db/migrations.ts';
 import { createLogger } from './logger.ts';
+import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
+import { startTracing, tracingRequested, type TracingHandle } from './observability/tracing.ts';
 
 /**
  * What this process runs: `npm start` both, `npm run serve` HTTP only, `npm run worker`
@@ -25,6 +26,13 @@ async function main(): Promise<void> {
   if (!ROLES.includes(role)) throw new ConfigError(`usage: tsx server/main.ts [${ROLES.join('|')}]`);
   const config = loadConfig();
   const logger = createLogger(config).child({ role });
+  // Before the app is loaded: the pg instrumentation hooks the driver as knex requires it.
+  let tracing: TracingHandle | undefined;
+  if (tracingRequested(process.env)) {
+    tracing = await startTracing({ role });
+    logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT, sampler: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' }, 'tracing on');
+  }
+  const { buildApp } = await import('./app.ts');
   const database = await locateDatabase(config, logger);
 
   const migrator = createKnex(database.url, { poolMax: 1, applicationName: 'duality-migrate', logger });
@@ -57,6 +65,11 @@ async function main(): Promise<void> {
     throw new ConfigError(`STORAGE_URL${process.env.STORAGE_URL ? `=${process.env.STORAGE_URL}` : ' (unset: PostgreSQL)'}: ${(error as Error).message}`);
   }
   logger.info({ storage: app.storage.location }, `file storage: ${app.storage.location}`);
+  let metrics: MetricsServer | undefined;
+  if (config.metrics.port !== undefined) {
+    metrics = await startMetricsServer({ port: config.metrics.port, host: config.metrics.host });
+    logger.info({ metrics: metrics.url }, `metrics at ${metrics.url}`);
+  }
 
   let stopping = false;
   let stoppingSince = 0;
@@ -81,6 +94,9 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.close();
+      await metrics?.close();
+      // Flushes the last spans (the shutdown's own included) to the collector.
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not flush the last spans'));
       await database.close();
       logger.info('stopped');
       process.exit(exitCode);

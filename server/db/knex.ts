@@ -2,6 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import { knexSnakeCaseMappers, Model } from 'objection';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { timeQueries } from '../observability/request-timings.ts';
 
 // NUMERIC (oid 1700) stays a string: money never passes through a float.
 pg.types.setTypeParser(1700, (value) => value);
@@ -12,6 +13,7 @@ pg.types.setTypeParser(1700, (value) => value);
  */
 export function createKnex(url: string, opts: KnexOptions = {}): Knex {
   const db = knexFactory(knexConfig(url, opts));
+  timeQueries(db);
   Model.knex(db);
   return db;
 }

@@ -6,6 +6,8 @@ import type { JobInfo } from '../jobs/task.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { EventCatalog, EventName, EventPayload, EventPayloadInput } from './catalog.ts';
 import { envelopeSchema, type EventActor, type EventEnvelope } from './envelope.ts';
+import { eventDeliveryLag } from '../observability/metrics.ts';
+import { isTracing, SpanKind, withSpan } from '../observability/tracing.ts';
 import { EventDelivery } from './event-delivery.model.ts';
 
 /** Attempts a subscriber gets before its delivery is left permanently failed. */
@@ -131,6 +133,7 @@ export class EventBus<C extends EventCatalog = EventCatalog> implements EventPub
     const schema = envelopeSchema(event, this.deps.catalog[event]!);
     this.deps.jobs.register(task, {
       maxAttempts,
+      spanName: `${subscriber} (${event})`,
       run: async (payload, { log, job }) => {
         const parsed = schema.safeParse(payload);
         if (!parsed.success) throw new EventPayloadError(event, parsed.error.issues);
@@ -145,6 +148,7 @@ export class EventBus<C extends EventCatalog = EventCatalog> implements EventPub
           }
           await handler(envelope, { trx, log: eventLog, job });
         });
+        eventDeliveryLag.observe({ event, subscriber }, Math.max(0, Date.now() - Date.parse(envelope.occurredAt)) / 1000);
       },
     });
     list.push({ subscriber, task, maxAttempts });
@@ -173,10 +177,17 @@ export class EventBus<C extends EventCatalog = EventCatalog> implements EventPub
       payload: parsed.data,
     } as EnvelopeOf<C, N>;
     const subscriptions = this.#subscriptions.get(event) ?? [];
-    await this.deps.jobs.enqueue(
-      trx,
-      subscriptions.map((s) => ({ identifier: s.task, payload: envelope, maxAttempts: s.maxAttempts })),
-    );
+    const enqueue = () =>
+      this.deps.jobs.enqueue(
+        trx,
+        subscriptions.map((s) => ({ identifier: s.task, payload: envelope, maxAttempts: s.maxAttempts })),
+      );
+    // A PRODUCER span whose context the deliveries carry: each subscriber's run continues this trace.
+    if (isTracing()) {
+      await withSpan(`publish ${event}`, { kind: SpanKind.PRODUCER, attributes: { 'duality.event': event, 'duality.event.id': envelope.id, 'duality.event.subscribers': subscriptions.length } }, enqueue);
+    } else {
+      await enqueue();
+    }
     return envelope;
   }
 

@@ -1,6 +1,7 @@
 import { getTRPCErrorFromUnknown, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorHeaders, HTTP_STATUS, toErrorBody } from '../errors.ts';
+import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context } from '../trpc/context.ts';
 import { listProcedures } from './procedure-meta.ts';
 import { queryCoercer, takesNoInput } from './query-coercion.ts';
@@ -30,20 +31,24 @@ export function registerRestDoor(
     const coerce = queryCoercer(procedure._def.inputs[0]);
     const noInput = takesNoInput(procedure._def.inputs[0]);
     const successStatus = info.meta.successStatus ?? 200;
+    const label = { procedure: info.path, door: 'rest' } as const;
 
     fastify.route({
       method: openapi.method,
       url: opts.prefix + openapi.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (request, reply) => {
+        labelRequest(request, label);
         const params = request.params as Record<string, string>;
         const input = noInput
           ? undefined
           : takesBody
             ? { ...(request.body as object | undefined), ...params }
             : coerce({ ...(request.query as Record<string, unknown>), ...params });
+        let ctx: Context | undefined;
         try {
+          ctx = await opts.createContext({ req: request, res: reply });
           const data = await procedure({
-            ctx: await opts.createContext({ req: request, res: reply }),
+            ctx,
             path: info.path,
             type: info.type,
             getRawInput: async () => input,
@@ -55,7 +60,7 @@ export function registerRestDoor(
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);
           const body = toErrorBody(error, { isProduction: opts.isProduction });
-          if (body.code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error.cause ?? error, procedure: info.path }, 'procedure failed');
+          if (body.code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error.cause ?? error, procedure: info.path, userId: ctx?.actor?.userId }, 'procedure failed');
           return reply.code(HTTP_STATUS[body.code]).headers(errorHeaders(error)).send(body);
         }
       },

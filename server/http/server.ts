@@ -16,10 +16,12 @@ import { plainRoutePaths, type PlainRoute } from './plain-route.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { registerRestDoor } from './rest.ts';
 import { registerTrpcDoor } from './trpc-door.ts';
+import { registerObservabilityHooks } from '../observability/http-hooks.ts';
+import { bearerMatches, METRICS_CONTENT_TYPE, renderMetrics } from '../observability/metrics-server.ts';
 
 /** What the HTTP server is built from; the composition root provides it. */
 export interface HttpServerDeps {
-  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled'>;
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled' | 'slowRequestMs' | 'metrics'>;
   logger: Logger;
   /** Asked by /readyz. */
   db: Knex;
@@ -63,6 +65,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // from /readyz, which answers 503 from the first moment of the shutdown.
     return503OnClosing: false,
   });
+  registerObservabilityHooks(fastify, { slowRequestMs: config.slowRequestMs });
   const methods = methodNotAllowed(fastify);
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');
@@ -127,8 +130,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     prefix: '/trpc',
     createContext,
     maxBatchSize: config.trpcMaxBatch,
-    onError({ error, req }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'procedure failed');
+    onError({ error, req, path, userId }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, procedure: path, userId }, 'procedure failed');
     },
   });
 
@@ -139,6 +142,17 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   if (config.docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+
+  // Metrics on the API port only with a token; otherwise they live on METRICS_PORT (or nowhere).
+  const metricsToken = config.metrics.token;
+  if (metricsToken) {
+    fastify.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
+      if (!bearerMatches(request.headers.authorization, metricsToken)) {
+        return reply.status(401).header('www-authenticate', 'Bearer').send({ code: 'UNAUTHORIZED', message: 'Metrics need Authorization: Bearer <METRICS_TOKEN>' } satisfies ErrorBody);
+      }
+      return reply.header('content-type', METRICS_CONTENT_TYPE).send(await renderMetrics());
+    });
+  }
 
   fastify.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   // Ready when the database and the file storage both answer; the body says which failed.

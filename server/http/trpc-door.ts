@@ -2,13 +2,14 @@ import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCErro
 import { errorHeaders } from '../errors.ts';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context } from '../trpc/context.ts';
 
 interface TrpcDoorOptions {
   router: AnyTRPCRouter;
   prefix: string;
   createContext: (o: { req: FastifyRequest; res: FastifyReply }) => Context | Promise<Context>;
-  onError: (o: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => void;
+  onError: (o: { error: TRPCError; req: FastifyRequest; path: string | undefined; userId: string | undefined }) => void;
   /** Most calls one batched request may carry; more is a 400 (TRPC_MAX_BATCH). */
   maxBatchSize?: number;
 }
@@ -45,7 +46,8 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         res: reply,
         path,
         createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => opts.createContext({ req, res }),
-        onError: ({ error, req, path: p }: { error: TRPCError; req: FastifyRequest; path: string | undefined }) => opts.onError({ error, req, path: p }),
+        onError: ({ error, req, path: p, ctx }: { error: TRPCError; req: FastifyRequest; path: string | undefined; ctx?: Context }) =>
+          opts.onError({ error, req, path: p, userId: ctx?.actor?.userId }),
         // Headers an error asks for (Retry-After on 429), as the fast path and REST send them.
         maxBatchSize: opts.maxBatchSize ?? 20,
         responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: Object.assign({}, ...errors.map(errorHeaders)) }),
@@ -56,6 +58,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
       const query = request.query as Record<string, string | undefined>;
       const type = request.method === 'GET' ? 'query' : request.method === 'POST' ? 'mutation' : undefined;
       const paths = path.split(',');
+      labelRequest(request, { procedure: paths.length > 1 ? '(batch)' : procedures[path] ? path : '(unknown)', door: 'trpc' });
       const fastPath =
         type !== undefined &&
         !request.headers['trpc-accept'] &&
@@ -105,7 +108,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
             return { item: { result: { data } }, status: 200 };
           } catch (cause) {
             const error = getTRPCErrorFromUnknown(cause);
-            opts.onError({ error, req: request, path: p });
+            opts.onError({ error, req: request, path: p, userId: ctx?.actor?.userId });
             Object.assign(headers, errorHeaders(error));
             const shape = getErrorShape({ config, error, type: type!, path: p, input, ctx });
             return { item: { error: shape }, status: (shape as { data?: { httpStatus?: number } }).data?.httpStatus ?? 500 };

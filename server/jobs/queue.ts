@@ -2,8 +2,13 @@ import type { TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { jobDuration, jobOutcomes } from '../observability/metrics.ts';
+import { activeTraceIds, currentTraceCarrier, isTracing, withJobSpan, type TraceCarrier } from '../observability/tracing.ts';
 import type { RecoveredJob } from './recovery.ts';
 import type { AnyTaskDefinition, JobDefinition, TaskContext } from './task.ts';
+
+/** Event deliveries are labelled by task identifier too (`event:<name>:<subscriber>`): bounded by the code, not by data. */
+const metricTask = (identifier: string) => identifier;
 
 /** One job to add: which task, its (JSON) payload, and scheduling details. */
 export interface JobSpec {
@@ -26,8 +31,21 @@ export type AddJobOptions = Omit<JobSpec, 'identifier' | 'payload'>;
 /** How a registered task is run by the worker. */
 interface RegisteredTask {
   maxAttempts: number;
+  /** The span a run is traced as (default: the identifier). */
+  spanName?: string;
   run(payload: unknown, ctx: TaskContext): Promise<void>;
   onAbandoned?(job: RecoveredJob): Promise<void>;
+}
+
+/**
+ * The key under which a job's payload carries the trace context of whoever added it,
+ * so its run continues that trace in whichever process takes it. Stripped before the
+ * task (or subscriber) sees the payload; present only while tracing is on.
+ */
+export const TRACE_KEY = '_trace';
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A payload that does not match its task's schema: a bug in the caller, so a 500, never a 400. */
@@ -105,9 +123,10 @@ export class JobQueue {
    */
   async enqueue(db: Knex, jobs: JobSpec[]): Promise<string[]> {
     if (jobs.length === 0) return [];
+    const carrier = currentTraceCarrier();
     const rows = jobs.map((j) => ({
       identifier: j.identifier,
-      payload: j.payload ?? {},
+      payload: carrier && isPlainObject(j.payload) ? { ...j.payload, [TRACE_KEY]: carrier } : (j.payload ?? {}),
       max_attempts: j.maxAttempts ?? this.#tasks.get(j.identifier)?.maxAttempts ?? null,
       run_at: j.runAt?.toISOString() ?? null,
       job_key: j.jobKey ?? null,
@@ -146,12 +165,36 @@ export class JobQueue {
     this.#sealed = true;
     const list: TaskList = {};
     for (const [identifier, task] of this.#tasks) {
-      list[identifier] = async (payload, helpers) => {
-        const log = this.deps.logger.child({ task: identifier, jobId: helpers.job.id, attempt: helpers.job.attempts });
-        await task.run(payload, {
-          log,
-          job: { id: helpers.job.id, attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts, signal: helpers.abortSignal },
-        });
+      list[identifier] = async (raw, helpers) => {
+        let payload: unknown = raw;
+        let carrier: TraceCarrier | undefined;
+        if (isPlainObject(raw) && TRACE_KEY in raw) {
+          const { [TRACE_KEY]: trace, ...rest } = raw;
+          payload = rest;
+          carrier = trace as TraceCarrier;
+        }
+        const { job } = helpers;
+        const execute = async () => {
+          const ids = activeTraceIds();
+          const log = this.deps.logger.child({ task: identifier, jobId: job.id, attempt: job.attempts, ...ids });
+          const started = performance.now();
+          try {
+            await task.run(payload, { log, job: { id: job.id, attempt: job.attempts, maxAttempts: job.max_attempts, signal: helpers.abortSignal } });
+            jobOutcomes.inc({ task: metricTask(identifier), outcome: 'completed' });
+          } catch (error) {
+            jobOutcomes.inc({ task: metricTask(identifier), outcome: job.attempts >= job.max_attempts ? 'failed' : 'retried' });
+            throw error;
+          } finally {
+            jobDuration.observe({ task: metricTask(identifier) }, (performance.now() - started) / 1000);
+          }
+        };
+        if (!isTracing()) return execute();
+        await withJobSpan(
+          task.spanName ?? identifier,
+          carrier,
+          { 'duality.job.task': identifier, 'duality.job.id': job.id, 'duality.job.attempt': job.attempts, 'duality.job.max_attempts': job.max_attempts },
+          execute,
+        );
       };
     }
     return list;

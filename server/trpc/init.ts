@@ -1,8 +1,10 @@
-import { initTRPC } from '@trpc/server';
+import { getTRPCErrorFromUnknown, initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { AppError, fromDatabaseError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
 import type { Access } from './access.ts';
+import { doorOf } from '../observability/http-hooks.ts';
+import { observeProcedure } from '../observability/procedure-calls.ts';
 import type { Context } from './context.ts';
 
 export type { Access } from './access.ts';
@@ -50,13 +52,28 @@ const t = initTRPC
  * so they are turned into TRPCErrors with their own code here, once, for every
  * procedure: the JSON-RPC code matches, and a 404 or 409 is not logged as a crash.
  */
-const appErrorsAsTRPCErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
-  const badText = result.ok ? undefined : fromDatabaseError(result.error.cause);
-  if (badText) throw toTRPCError(badText);
-  return result;
-});
+const appErrorsAsTRPCErrors = t.middleware(({ next, path, ctx }) =>
+  // Observed here, the outermost middleware of every procedure, so each call on either
+  // door (and through createCaller) gets its span and outcome without another chain level.
+  observeProcedure(
+    { path, door: doorOf(ctx?.req) ?? 'internal', userId: ctx?.actor?.userId },
+    async () => {
+      const result = await next();
+      if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
+      const badText = result.ok ? undefined : fromDatabaseError(result.error.cause);
+      if (badText) throw toTRPCError(badText);
+      return result;
+    },
+    outcomeCode,
+  ),
+);
+
+/** OK, or the error code both doors answer a settled call with. */
+function outcomeCode(result: { ok: boolean; error?: unknown } | undefined, error: unknown): string {
+  if (result?.ok) return 'OK';
+  const trpcError = getTRPCErrorFromUnknown(error ?? result?.error);
+  return trpcError.cause instanceof AppError ? trpcError.cause.code : trpcError.code;
+}
 
 export const router = t.router;
 export const middleware = t.middleware;

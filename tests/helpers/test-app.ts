@@ -53,6 +53,8 @@ export interface TestAppOptions {
   worker?: boolean;
   /** Parts to replace (a failing store, a counting mailer), built from the test app's config. */
   overrides?: (built: { config: Config; logger: Logger }) => AppOverrides;
+  /** Where the app logs (default: a logger at the config's LOG_LEVEL, silent in tests). */
+  logger?: Logger;
 }
 
 /** The real app on its own database, listening on a free port. */
@@ -61,7 +63,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-app-'));
   // A short poll interval only makes retries that tests fast-forward start sooner.
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', DATA_DIR: dataDir, WORKER_POLL_INTERVAL_MS: '100', ...env });
-  const logger = createLogger(config);
+  const logger = opts.logger ?? createLogger(config);
   const app = await buildApp({ config, logger, databaseUrl: database.url, ...(opts.overrides ? { overrides: opts.overrides({ config, logger }) } : {}) });
   if (opts.worker) await app.startWorker();
   const address = await app.http.listen({ port: 0, host: '127.0.0.1' });

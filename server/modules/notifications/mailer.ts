@@ -4,6 +4,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
+import { isTracing, withSpan } from '../../observability/tracing.ts';
 
 /** One message: both a plain-text and an HTML body, as every mail we send has. */
 export interface MailMessage {
@@ -40,6 +41,19 @@ const SAFE_KEY = /^[A-Za-z0-9._-]{1,200}$/;
  * fresh checkout sends "real" mail without any server.
  */
 export function createMailer(config: Config['mail'], logger: Logger): Mailer {
+  return traced(createTransportMailer(config, logger));
+}
+
+/** Each send as a `mail.send` span (when tracing), so a trace ends with the mail it caused. */
+function traced(mailer: Mailer): Mailer {
+  return {
+    transport: mailer.transport,
+    send: (message) => (isTracing() ? withSpan('mail.send', { attributes: { 'duality.mail.transport': mailer.transport } }, () => mailer.send(message)) : mailer.send(message)),
+    close: () => mailer.close(),
+  };
+}
+
+function createTransportMailer(config: Config['mail'], logger: Logger): Mailer {
   const domain = /@([^>\s]+)>?\s*$/.exec(config.from)?.[1] ?? 'localhost';
   const envelope = (message: MailMessage) => {
     if (message.key !== undefined && !SAFE_KEY.test(message.key)) throw new Error(`Mail key "${message.key}" must match ${SAFE_KEY}`);

@@ -1,0 +1,48 @@
+import { procedureCalls } from './metrics.ts';
+import { currentTimings } from './request-timings.ts';
+import { isTracing, SpanStatusCode, withSpan } from './tracing.ts';
+
+/** Who called a procedure, and through which door, for its span and metrics. */
+export interface ProcedureCall {
+  path: string;
+  door: string;
+  userId: string | undefined;
+}
+
+/**
+ * Runs one procedure call observed: its outcome counted (`duality_procedure_calls_total`),
+ * its time added to the request's handler time, and, when tracing, a span named after
+ * the procedure with the door, the user and the outcome code. `outcomeOf` names the
+ * outcome of a settled call: OK, or the error code both doors answer with.
+ */
+export async function observeProcedure<T>(call: ProcedureCall, run: () => Promise<T>, outcomeOf: (result: T | undefined, error: unknown) => string): Promise<T> {
+  if (isTracing()) {
+    return withSpan(call.path, { attributes: { 'rpc.system': 'duality', 'rpc.method': call.path, 'duality.door': call.door, ...(call.userId ? { 'enduser.id': call.userId } : {}) } }, async (span) => {
+      const result = await observeUntraced(call, run, (r, e) => {
+        const outcome = outcomeOf(r, e);
+        span.setAttribute('duality.outcome', outcome);
+        if (outcome === 'INTERNAL_SERVER_ERROR') span.setStatus({ code: SpanStatusCode.ERROR });
+        return outcome;
+      });
+      return result;
+    });
+  }
+  return observeUntraced(call, run, outcomeOf);
+}
+
+async function observeUntraced<T>(call: ProcedureCall, run: () => Promise<T>, outcomeOf: (result: T | undefined, error: unknown) => string): Promise<T> {
+  const started = performance.now();
+  let result: T | undefined;
+  let error: unknown;
+  try {
+    result = await run();
+    return result;
+  } catch (e) {
+    error = e ?? new Error('undefined thrown');
+    throw e;
+  } finally {
+    const timings = currentTimings();
+    if (timings) timings.handlerMs += performance.now() - started;
+    procedureCalls.inc({ procedure: call.path, door: call.door, outcome: outcomeOf(result, error) });
+  }
+}
