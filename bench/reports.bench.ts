@@ -62,7 +62,7 @@ try {
   const [report] = await db('reports').insert({ owner_id: ownerId, kind: 'product-catalog' }).returning('id');
   const reportId = (report as { id: string }).id;
   started = performance.now();
-  await app.services.reports.run(reportId, { attempt: 1, maxAttempts: 3 }, logger);
+  await app.services.reportGeneration.run(reportId, { attempt: 1, maxAttempts: 3 }, logger);
   const jobMs = performance.now() - started;
   const done = await db('reports').where({ id: reportId }).first();
   if (done.status !== 'ready') throw new Error(`report ended ${done.status}: ${done.errorMessage}`);

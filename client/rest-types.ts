@@ -1388,7 +1388,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description No such report, or not yours */
+            /** @description Not found: nothing with this id (or not visible to you) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import { createKnex } from './db/knex.ts';
 import { EventBus, type EnvelopeOf } from './events/bus.ts';
 import type { EventName } from './events/catalog.ts';
-import { plainRoutePaths, type PlainRoute } from './http/plain-route.ts';
+import type { PlainRoute } from './http/plain-route.ts';
 import { buildHttpServer } from './http/server.ts';
 import { AfterResponseRunner } from './jobs/after-response.ts';
 import { JobQueue } from './jobs/queue.ts';
@@ -130,7 +130,7 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
  * (`npm run openapi`): building them only names the services, so each is a stand-in
  * that refuses to be used.
  */
-export function describeApi(): { router: AppRouter; paths: Record<string, Record<string, unknown>> } {
+export function describeApi(): { router: AppRouter; routes: PlainRoute[] } {
   const unavailable = new Proxy(
     {},
     {
@@ -145,7 +145,7 @@ export function describeApi(): { router: AppRouter; paths: Record<string, Record
         }),
     },
   );
-  return { router: buildRootRouter(modules, unavailable), paths: plainRoutePaths(moduleParts(modules, unavailable).routes) };
+  return { router: buildRootRouter(modules, unavailable), routes: moduleParts(modules, unavailable).routes };
 }
 
 /** What the composition root hands out. */

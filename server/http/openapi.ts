@@ -3,6 +3,8 @@ import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { ErrorBodySchema } from '../errors.ts';
 import type { Access, Meta } from '../trpc/init.ts';
+import { router as createRouter } from '../trpc/init.ts';
+import type { PlainRoute } from './plain-route.ts';
 import { listProcedures } from './procedure-meta.ts';
 import { takesNoInput } from './query-coercion.ts';
 
@@ -89,11 +91,52 @@ export function errorStatuses(op: OperationFacts): Map<number, string> {
 export interface OpenApiOptions {
   /** PUBLIC_URL when set: `servers` is then absolute; otherwise relative (`/api/v1`), right for any host. */
   publicUrl?: string | undefined;
-  /** Operations of plain routes (not procedures, e.g. a binary download), by path; added as given. */
-  extraPaths?: Record<string, Record<string, unknown>>;
+  /** Routes that are not JSON procedures (a binary download): described from their meta like procedures, after them. */
+  plainRoutes?: readonly PlainRoute[];
+}
+
+/** The plain routes as one router, each under its dotted name (so `reports.file` gets operationId `reports-file`). */
+function plainRouter(routes: readonly PlainRoute[]): AnyTRPCRouter {
+  const record: Record<string, any> = {};
+  for (const route of routes) {
+    const parts = route.name.split('.');
+    let node = record;
+    for (const part of parts.slice(0, -1)) node = node[part] ??= {};
+    node[parts.at(-1)!] = route.procedure;
+  }
+  return createRouter(record);
 }
 
 export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions): OpenApiDocument {
+  const doc = generate(router, opts);
+  complete(doc, router);
+  const plain = opts.plainRoutes ?? [];
+  if (plain.length) {
+    const extra = generate(plainRouter(plain), opts);
+    complete(extra, plainRouter(plain));
+    for (const route of plain) {
+      const path = route.meta.openapi!.path.replace(/\/$/, '');
+      const op = (extra.paths?.[path] as Record<string, Operation> | undefined)?.[route.meta.openapi!.method.toLowerCase()];
+      if (!op) continue;
+      // The body is not JSON: the success response is the route's own.
+      const { description, contentType, headers } = route.response;
+      const success: Record<string, unknown> = { description };
+      if (headers) success.headers = Object.fromEntries(Object.entries(headers).map(([name, h]) => [name, { schema: { type: 'string' }, description: h.description }]));
+      success.content = { [contentType]: { schema: { type: 'string', format: 'binary' } } };
+      const { '200': _json, ...errors } = op.responses;
+      op.responses = { '200': success, ...route.response.others, ...errors };
+    }
+    doc.paths ??= {};
+    for (const [path, item] of Object.entries(extra.paths ?? {})) {
+      (doc.paths as Record<string, unknown>)[path] = { ...(doc.paths[path] as object | undefined), ...(item as object) };
+    }
+  }
+  dropSafeIntegerBounds(doc);
+  dropUnreferencedSchemas(doc);
+  return doc;
+}
+
+function generate(router: AnyTRPCRouter, opts: OpenApiOptions): OpenApiDocument {
   const doc = generateOpenApiDocument(router, {
     title: API_TITLE,
     version: API_VERSION,
@@ -109,7 +152,11 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
   doc.components ??= {};
   doc.components.schemas ??= {};
   doc.components.schemas[ERROR_SCHEMA] = z.toJSONSchema(ErrorBodySchema, { target: 'openapi-3.0' }) as never;
+  return doc;
+}
 
+/** Completes the generated operations from their procedures' meta. */
+function complete(doc: OpenApiDocument, router: AnyTRPCRouter): void {
   const procedures = router._def.procedures as Record<string, { _def: { inputs: unknown[] } }>;
   for (const { path: procedurePath, meta } of listProcedures(router)) {
     if (!meta.openapi) continue;
@@ -149,13 +196,6 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
     for (const [status, description] of errorStatuses(facts)) op.responses[String(status)] = errorResponse(description);
     copyObjectRules(procedures[procedurePath]?._def.inputs[0], op);
   }
-  for (const [path, item] of Object.entries(opts.extraPaths ?? {})) {
-    doc.paths ??= {};
-    (doc.paths as Record<string, unknown>)[path] = { ...(doc.paths[path] as object | undefined), ...item };
-  }
-  dropSafeIntegerBounds(doc);
-  dropUnreferencedSchemas(doc);
-  return doc;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Config } from '../config.ts';
 import { codeForStatus, type ErrorBody } from '../errors.ts';
 import type { CreateContext } from '../trpc/context.ts';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
-import { plainRoutePaths, type PlainRoute } from './plain-route.ts';
+import type { PlainRoute } from './plain-route.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { registerRestDoor } from './rest.ts';
 import { registerTrpcDoor } from './trpc-door.ts';
@@ -138,7 +138,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   registerRestDoor(fastify, { router, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
   for (const route of deps.routes) route.register(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
-  const document = buildOpenApiDocument(router, { publicUrl: config.publicUrl, extraPaths: plainRoutePaths(deps.routes) });
+  const document = buildOpenApiDocument(router, { publicUrl: config.publicUrl, plainRoutes: deps.routes });
   fastify.get('/openapi.json', { logLevel: 'warn' }, async () => document);
   await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   if (config.docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

@@ -6,13 +6,18 @@ import { makeRole } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
- * Walks every procedure of the real appRouter and calls it over HTTP, through both
- * doors, as nobody, as a plain member and as a user holding every permission but
+ * Walks every procedure of the app's router, and every plain route (binary downloads,
+ * REST only), and calls it over HTTP, through both doors where it has both, as nobody, as a plain member and as a user holding every permission but
  * the one required. A procedure that is not declared public and lets any of them
  * through fails here, so a new procedure cannot ship unprotected by accident.
  */
 let t: TestApp;
-const procedures = listProcedures(describeApi().router);
+const api = describeApi();
+/** Procedures and plain routes alike; `plain` ones are served on the REST door only. */
+const procedures: (ProcedureInfo & { plain: boolean })[] = [
+  ...listProcedures(api.router).map((p) => ({ ...p, plain: false })),
+  ...api.routes.map((r) => ({ path: r.name, type: 'query' as const, meta: r.meta, plain: true })),
+];
 const SOME_ID = '00000000-0000-4000-8000-000000000000';
 
 beforeAll(async () => {
@@ -40,8 +45,8 @@ async function callRest(p: ProcedureInfo, headers: Record<string, string>) {
 }
 
 /** `headers` is called once per door, so a door can be given a fresh session (sign-out ends one). */
-async function callBothDoors(p: ProcedureInfo, headers: () => Record<string, string> | Promise<Record<string, string>>) {
-  const results = [{ door: 'trpc', ...(await callTrpc(p, await headers())) }];
+async function callBothDoors(p: ProcedureInfo & { plain: boolean }, headers: () => Record<string, string> | Promise<Record<string, string>>) {
+  const results = p.plain ? [] : [{ door: 'trpc', ...(await callTrpc(p, await headers())) }];
   if (p.meta.openapi) results.push({ door: 'rest', ...(await callRest(p, await headers())) });
   return results;
 }
@@ -74,6 +79,7 @@ describe('every procedure is protected as it declares', () => {
 
   it('the router has procedures, and every one declares a known access rule', () => {
     expect(procedures.length).toBeGreaterThan(5);
+    expect(procedures.filter((p) => p.plain).map((p) => p.path)).toContain('reports.file');
     for (const p of procedures) {
       expect(['public', 'signed-in', 'permission'], p.path).toContain(p.meta.access?.kind);
       if (p.meta.access?.kind === 'permission') expect(PERMISSIONS, p.path).toContain(p.meta.access.permission);

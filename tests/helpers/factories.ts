@@ -1,63 +1,9 @@
-import type { Knex } from 'knex';
-import { hashPassword } from '../../server/modules/auth/password.ts';
-import { Role, UserRole } from '../../server/modules/auth/role.model.ts';
-import { Product } from '../../server/modules/products/product.model.ts';
-import { User } from '../../server/modules/users/user.model.ts';
-
-let sequence = 0;
-
-/** Inserts a product straight into the database; every field has a default. */
-export async function makeProduct(db: Knex, overrides: Partial<Pick<Product, 'name' | 'price' | 'isActive' | 'createdAt'>> = {}): Promise<Product> {
-  sequence += 1;
-  return Product.query(db)
-    .insert({ name: `Product ${sequence}`, price: '10.00', ...overrides })
-    .returning('*');
-}
-
-export const DEFAULT_PASSWORD = 'correct horse battery staple';
-// Argon2 is slow on purpose; the default password is hashed once per test file.
-let defaultHash: Promise<string> | undefined;
-
-export interface MadeUser {
-  id: string;
-  email: string;
-  name: string;
-  /** The plain password, for signing in over HTTP. */
-  password: string;
-  isActive: boolean;
-  roles: string[];
-}
-
 /**
- * Inserts a user with roles (default `member`) straight into the database.
- * Roles must exist (seeded: `admin`, `member`; or made with `makeRole`).
+ * Each module keeps its test factory in its own folder (`server/modules/<name>/<entity>.factory.ts`,
+ * rows inserted straight into the database, every field defaulted); this file only
+ * gathers them for tests that need several.
  */
-export async function makeUser(
-  db: Knex,
-  opts: { email?: string; name?: string; password?: string; roles?: string[]; isActive?: boolean } = {},
-): Promise<MadeUser> {
-  sequence += 1;
-  const password = opts.password ?? DEFAULT_PASSWORD;
-  const passwordHash = opts.password === undefined ? await (defaultHash ??= hashPassword(DEFAULT_PASSWORD)) : await hashPassword(password);
-  const roles = opts.roles ?? ['member'];
-  const user = await User.query(db)
-    .insert({
-      email: opts.email ?? `user${sequence}-${process.pid}@example.com`,
-      name: opts.name ?? `User ${sequence}`,
-      passwordHash,
-      isActive: opts.isActive ?? true,
-    })
-    .returning('*');
-  if (roles.length) {
-    const found = await Role.query(db).whereIn('name', roles);
-    if (found.length !== new Set(roles).size) throw new Error(`makeUser: unknown role in ${roles.join(', ')}`);
-    await UserRole.query(db).insert(found.map((r) => ({ userId: user.id, roleId: r.id })));
-  }
-  return { id: user.id, email: user.email, name: user.name, password, isActive: user.isActive, roles: [...roles].sort() };
-}
-
-/** Creates a role holding exactly these permissions (names are not checked against the catalog). */
-export async function makeRole(db: Knex, name: string, permissions: readonly string[]): Promise<void> {
-  const role = await Role.query(db).insert({ name }).returning('*');
-  if (permissions.length) await db('role_permissions').insert(permissions.map((permission) => ({ roleId: role.id, permission })));
-}
+export { makeRole } from '../../server/modules/auth/role.factory.ts';
+export { makeProduct } from '../../server/modules/products/product.factory.ts';
+export { makeReport } from '../../server/modules/reports/report.factory.ts';
+export { DEFAULT_PASSWORD, makeUser, type MadeUser } from '../../server/modules/users/user.factory.ts';

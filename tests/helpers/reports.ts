@@ -1,32 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Knex } from 'knex';
 import type { MailMessage, Mailer } from '../../server/modules/notifications/mailer.ts';
-import { Report, type ReportStatus } from '../../server/modules/reports/report.model.ts';
 import { StorageUnavailableError, type ReportStorage } from '../../server/modules/reports/report.storage.ts';
-
-/**
- * Inserts a report row straight into the database, in any status. A `ready` one
- * points at `<id>.pdf`; put a file there with the app's storage when the test
- * downloads it.
- */
-export async function makeReport(db: Knex, ownerId: string, opts: { status?: ReportStatus; fileSize?: number; createdAt?: Date } = {}): Promise<Report> {
-  const id = randomUUID();
-  const status = opts.status ?? 'pending';
-  const settled = status === 'ready' || status === 'failed' ? { completedAt: new Date() } : {};
-  return Report.query(db)
-    .insert({
-      id,
-      ownerId,
-      kind: 'product-catalog',
-      status,
-      ...settled,
-      ...(status === 'ready' ? { filePath: `${id}.pdf`, fileSize: opts.fileSize ?? 0, progress: 100 } : {}),
-      ...(status === 'failed' ? { errorMessage: 'It broke.' } : {}),
-      ...(opts.createdAt ? { createdAt: opts.createdAt } : {}),
-    })
-    .returning('*');
-}
 
 /**
  * The app's real report storage, failing on demand: the next `failPuts` puts (or
@@ -98,3 +72,5 @@ export class CountingMailer implements Mailer {
     this.inner.close();
   }
 }
+
+export { makeReport } from '../../server/modules/reports/report.factory.ts';

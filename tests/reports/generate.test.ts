@@ -159,8 +159,8 @@ describe('generating a product catalog report', () => {
     const id = (row as { id: string }).id;
     const log = t.app.logger;
     await Promise.all([
-      t.app.services.reports.run(id, { attempt: 1, maxAttempts: 3 }, log),
-      t.app.services.reports.run(id, { attempt: 1, maxAttempts: 3 }, log),
+      t.app.services.reportGeneration.run(id, { attempt: 1, maxAttempts: 3 }, log),
+      t.app.services.reportGeneration.run(id, { attempt: 1, maxAttempts: 3 }, log),
     ]);
     const report = await settled(token, id);
     expect(report.status).toBe('ready');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineJob } from '../../jobs/task.ts';
-import type { ReportService } from './report.service.ts';
+import type { ReportGeneration } from './report.generation.ts';
 
 /** Attempts a report gets: the first and two retries, e^1 ≈ 3 s and e^2 ≈ 7 s apart. */
 export const REPORT_MAX_ATTEMPTS = 3;
@@ -22,10 +22,10 @@ const KEY_PREFIX = `${generateReport.name}:`;
 export const reportJobKey = (reportId: string) => `${KEY_PREFIX}${reportId}`;
 
 /** The reports module's tasks, bound to the service that does the work. */
-export const reportTasks = ({ reports }: { reports: ReportService }) => [
+export const reportTasks = ({ reportGeneration }: { reportGeneration: ReportGeneration }) => [
   generateReport.handle({
     async run({ reportId }, { log, job }) {
-      await reports.run(reportId, { attempt: job.attempt, maxAttempts: job.maxAttempts, signal: job.signal }, log);
+      await reportGeneration.run(reportId, { attempt: job.attempt, maxAttempts: job.maxAttempts, signal: job.signal }, log);
     },
     /**
      * A report whose job was lost with its worker on the last attempt (see
@@ -35,7 +35,7 @@ export const reportTasks = ({ reports }: { reports: ReportService }) => [
     async onAbandoned(job) {
       const reportId = job.key?.startsWith(KEY_PREFIX) ? job.key.slice(KEY_PREFIX.length) : undefined;
       if (!reportId || !z.uuid().safeParse(reportId).success) return;
-      await reports.abandon(reportId, job.attempts);
+      await reportGeneration.abandon(reportId, job.attempts);
     },
   }),
 ];
