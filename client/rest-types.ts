@@ -1854,7 +1854,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key; or: You cannot deactivate yourself */
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key; or: You cannot deactivate yourself, nor the last active user who can manage users */
             409: {
                 headers: {
                     /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
@@ -1976,7 +1976,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key; or: The change would leave no active user who can manage users */
             409: {
                 headers: {
                     /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */

@@ -13,6 +13,16 @@ export const analyticsSubscribers = ({ analytics }: { analytics: AnalyticsServic
     await analytics.track(trx, { name: 'user.signed_up', userId: event.payload.userId, occurredAt: event.occurredAt, eventId: event.id });
   }),
 
+  subscriber(userEvents, 'user.roles_changed', 'analytics.roles-changed', async (event, { trx }) => {
+    await analytics.track(trx, {
+      name: 'user.roles_changed',
+      userId: event.actor?.userId ?? null,
+      properties: { targetUserId: event.payload.userId, before: event.payload.before, after: event.payload.after },
+      occurredAt: event.occurredAt,
+      eventId: event.id,
+    });
+  }),
+
   subscriber(productEvents, 'product.created', 'analytics.product-created', async (event, { trx }) => {
     await analytics.track(trx, {
       name: 'product.created',

@@ -13,6 +13,12 @@ export const userEvents = defineEvents({
   'user.deactivated': z.object({
     userId: z.string().min(1),
   }),
+  /** A user's roles were replaced (the actor of the event is who did it). */
+  'user.roles_changed': z.object({
+    userId: z.string().min(1),
+    before: z.array(z.string()),
+    after: z.array(z.string()),
+  }),
 });
 
 export type UserEvents = typeof userEvents;

@@ -40,13 +40,21 @@ export const userRouter = ({ users }: { users: UserService }, { permissions }: {
       .query(({ input }) => users.get(input.id)),
 
     setRoles: requirePermission(userPermissions.manage)
-      .meta({ openapi: { method: 'PUT', path: '/users/{id}/roles', tags, summary: "Replace a user's roles (effective on their next request)" } })
+      .meta({
+        openapi: {
+          method: 'PUT',
+          path: '/users/{id}/roles',
+          tags,
+          summary: "Replace a user's roles (effective on their next request)",
+          errorResponses: { 409: 'The change would leave no active user who can manage users' },
+        },
+      })
       .input(SetRolesInput)
       .output(UserSchema)
-      .mutation(({ input }) => users.setRoles(input.id, input.roles)),
+      .mutation(({ ctx, input }) => users.setRoles(input.id, input.roles, ctx.actor)),
 
     deactivate: requirePermission(userPermissions.manage)
-      .meta({ openapi: { method: 'POST', path: '/users/{id}/deactivate', tags, summary: 'Deactivate a user and end all their sessions', errorResponses: { 409: 'You cannot deactivate yourself' } } })
+      .meta({ openapi: { method: 'POST', path: '/users/{id}/deactivate', tags, summary: 'Deactivate a user and end all their sessions', errorResponses: { 409: 'You cannot deactivate yourself, nor the last active user who can manage users' } } })
       .input(UserIdInput)
       .output(UserSchema)
       .mutation(({ ctx, input }) => users.deactivate(input.id, ctx.actor)),

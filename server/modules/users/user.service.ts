@@ -10,6 +10,7 @@ import { DEFAULT_ROLE, type RoleService } from '../auth/role.service.ts';
 import type { SessionService } from '../auth/session.service.ts';
 import type { UserEvents } from './user.events.ts';
 import { User } from './user.model.ts';
+import { userPermissions } from './user.permissions.ts';
 import type { CurrentUserDto, ListUsersInput, NewUserInput, UpdateMeInput, UserDto, UserPage } from './user.schemas.ts';
 
 /** What sign-in needs to check a password; never leaves the server. */
@@ -102,11 +103,16 @@ export class UserService {
   }
 
   /** Replaces a user's roles; takes effect on their next request. */
-  async setRoles(id: string, roleNames: readonly string[]): Promise<UserDto> {
+  async setRoles(id: string, roleNames: readonly string[], actor: Actor): Promise<UserDto> {
     const user = await this.deps.db.transaction(async (trx) => {
+      await lockAdministrators(trx);
       const found = await User.query(trx).findById(id).forUpdate();
       if (!found) throw new NotFoundError('User', id);
+      const before = (await this.deps.roles.rolesOf([id], trx)).get(id) ?? [];
       await this.deps.roles.replace(trx, id, roleNames);
+      await refuseNoAdministrator(trx, 'This change would leave no active user who can manage users');
+      const after = (await this.deps.roles.rolesOf([id], trx)).get(id) ?? [];
+      if (before.join(',') !== after.join(',')) await this.deps.events.publish(trx, 'user.roles_changed', { userId: id, before, after }, actor);
       // The roles are part of the user's version, which the replacement moved.
       return (await User.query(trx).findById(id))!;
     });
@@ -121,9 +127,11 @@ export class UserService {
   async deactivate(id: string, actor: Actor): Promise<UserDto> {
     if (id === actor.userId) throw new ConflictError('You cannot deactivate your own account');
     const user = await this.deps.db.transaction(async (trx) => {
+      await lockAdministrators(trx);
       const before = await User.query(trx).findById(id).forUpdate();
       if (!before) throw new NotFoundError('User', id);
       const updated = await User.query(trx).patchAndFetchById(id, { isActive: false });
+      await refuseNoAdministrator(trx, 'Deactivating this account would leave no active user who can manage users');
       await this.deps.sessions.invalidateAllForUser(updated.id, trx);
       // Deactivating an inactive account changes nothing, so it tells nobody.
       if (before.isActive) await this.deps.events.publish(trx, 'user.deactivated', { userId: id }, actor);
@@ -148,6 +156,32 @@ export class UserService {
     const roles = await this.deps.roles.rolesOf([user.id]);
     return toUserDto(user, roles.get(user.id) ?? []);
   }
+}
+
+/**
+ * Role changes and deactivations take this lock first, so two admins demoting each other
+ * at the same moment cannot both see the other still in charge.
+ */
+async function lockAdministrators(trx: Knex.Transaction): Promise<void> {
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext('users:administrators'))");
+}
+
+/**
+ * Inside the change's transaction: at least one active user must still hold
+ * `users:manage` (through any role), or nobody could ever grant it again. Rolls back with
+ * a 409 otherwise.
+ */
+async function refuseNoAdministrator(trx: Knex.Transaction, message: string): Promise<void> {
+  const { rows } = await trx.raw<{ rows: { left: boolean }[] }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM users u
+       JOIN user_roles ur ON ur.user_id = u.id
+       JOIN role_permissions rp ON rp.role_id = ur.role_id
+       WHERE u.is_active AND rp.permission = ?
+     ) AS left`,
+    [userPermissions.manage],
+  );
+  if (!rows[0]?.left) throw new ConflictError(message);
 }
 
 /** The public view of a user: every field but the password hash. */
