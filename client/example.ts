@@ -33,14 +33,14 @@ const flakyFetch: typeof fetch = async (input, init) => {
   return response;
 };
 const flakyApi = createClient({ url, token, fetch: flakyFetch });
-const saucer = await withIdempotency(flakyApi.products.create)({ name: 'Espresso saucer', price: '3.20' });
-const saucers = await api.products.list.query({ search: 'Espresso saucer', size: 10 });
-console.log('created once despite the lost response:', saucer.id, `(${saucers.items.filter((p) => p.id === saucer.id).length} row)`);
+const jug = await withIdempotency(flakyApi.products.create)({ name: 'Milk jug', price: '3.20' });
+const jugs = await api.products.list.query({ search: 'Milk jug', size: 10 });
+console.log('created once despite the lost response:', jug.id, `(${jugs.items.filter((p) => p.id === jug.id).length} row)`);
 
 // Concurrent edits: the update applies only to the version we read (412 otherwise).
-const updated = await api.products.update.mutate({ id: created.id, price: '7.90', ifVersion: created.version });
+const updated = await api.products.update.mutate({ id: jug.id, price: '3.40', ifVersion: jug.version });
 try {
-  await api.products.update.mutate({ id: created.id, price: '8.50', ifVersion: created.version }); // stale now
+  await api.products.update.mutate({ id: jug.id, price: '3.60', ifVersion: jug.version }); // stale now
 } catch (error) {
   if (error instanceof TRPCClientError) console.log('expected:', error.data?.code, '- now at version', updated.version);
 }
