@@ -14,12 +14,7 @@
  * benchmark database on; otherwise an embedded PostgreSQL in a temporary directory.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../server/db/database.ts';
-import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { EventBus } from '../server/events/bus.ts';
@@ -27,6 +22,7 @@ import { productEvents } from '../server/modules/products/product.events.ts';
 import { JobQueue } from '../server/jobs/queue.ts';
 import { startWorker } from '../server/jobs/worker.ts';
 import { createLogger } from '../server/logger.ts';
+import { openBenchDatabase } from './harness.ts';
 
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
@@ -34,13 +30,8 @@ const PUBLISHERS = Number(process.env.BENCH_PUBLISHERS ?? 8);
 const CONCURRENCY = Number(process.env.WORKER_CONCURRENCY ?? 5);
 
 const logger = createLogger({ logLevel: 'warn' });
-let tmp: string | undefined;
-let adminUrl = process.env.DATABASE_URL;
-const embedded = adminUrl ? undefined : await startEmbeddedPostgres({ dataDir: (tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-bench-'))), logger, ephemeral: true });
-adminUrl ??= embedded!.adminUrl;
-const dbName = `duality_bench_events_${process.pid}`;
-await createDatabaseIfMissing(adminUrl, dbName);
-const url = withDatabase(adminUrl, dbName);
+const database = await openBenchDatabase('events');
+const { url } = database;
 
 /** Resolvers waiting for a job, by the key its payload carries. */
 const waiting = new Map<string, () => void>();
@@ -122,7 +113,5 @@ try {
   await worker.stop();
 } finally {
   await db.destroy();
-  await dropDatabase(adminUrl, dbName).catch(() => {});
-  await embedded?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  await database.close();
 }

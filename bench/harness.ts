@@ -4,9 +4,42 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import type { Knex } from 'knex';
+import os from 'node:os';
+import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../server/db/database.ts';
+import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
+import { createLogger } from '../server/logger.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const children: ChildProcess[] = [];
+
+/** A scratch database for one benchmark run, and how to remove it (and the embedded server, if one was started). */
+export interface BenchDatabase {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates `duality_bench_<name>_<pid>` on DATABASE_URL's server, or on an embedded
+ * PostgreSQL in a temporary directory when DATABASE_URL is unset.
+ */
+export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
+  let tmp: string | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  const embedded = adminUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: (tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-bench-'))), logger: createLogger({ logLevel: 'warn' }), ephemeral: true });
+  adminUrl ??= embedded!.adminUrl;
+  const dbName = `duality_bench_${name}_${process.pid}`;
+  await createDatabaseIfMissing(adminUrl, dbName);
+  return {
+    url: withDatabase(adminUrl, dbName),
+    async close() {
+      await dropDatabase(adminUrl, dbName).catch(() => {});
+      await embedded?.stop();
+      if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
 
 /** Inserts `count` products named like `Product <md5> mug` and returns 1,000 random ids. */
 export async function seedProducts(db: Knex, count: number): Promise<string[]> {

@@ -17,16 +17,12 @@
  * benchmark database on; otherwise an embedded PostgreSQL in a temporary directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../server/db/database.ts';
-import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
 import { createKnex, type Knex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { MAX_PAGE_DEPTH } from '../server/lib/pagination.ts';
-import { createLogger } from '../server/logger.ts';
+import { openBenchDatabase } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
@@ -34,14 +30,8 @@ const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map
 const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
 const root = path.resolve(import.meta.dirname, '..');
 
-const logger = createLogger({ logLevel: 'warn' });
-let tmp: string | undefined;
-let adminUrl = process.env.DATABASE_URL;
-const embedded = adminUrl ? undefined : await startEmbeddedPostgres({ dataDir: (tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-bench-'))), logger, ephemeral: true });
-adminUrl ??= embedded!.adminUrl;
-const dbName = `duality_bench_lists_${process.pid}`;
-await createDatabaseIfMissing(adminUrl, dbName);
-const url = withDatabase(adminUrl, dbName);
+const database = await openBenchDatabase('lists');
+const { url } = database;
 const children: ChildProcess[] = [];
 
 interface Scenario {
@@ -107,9 +97,7 @@ try {
   report();
 } finally {
   for (const c of children) c.kill('SIGKILL');
-  await dropDatabase(adminUrl, dbName).catch(() => {});
-  await embedded?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  await database.close();
 }
 
 /** Grows `products` from `from` to `to` rows in one statement, then refreshes statistics and the visibility map. */

@@ -14,29 +14,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../server/db/database.ts';
-import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
-import { createLogger } from '../server/logger.ts';
+import { openBenchDatabase } from './harness.ts';
 import { SessionService } from '../server/modules/auth/session.service.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const root = path.resolve(import.meta.dirname, '..');
 
-const logger = createLogger({ logLevel: 'warn' });
-let tmp: string | undefined;
-let adminUrl = process.env.DATABASE_URL;
-const embedded = adminUrl ? undefined : await startEmbeddedPostgres({ dataDir: (tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-bench-'))), logger, ephemeral: true });
-adminUrl ??= embedded!.adminUrl;
-const dbName = `duality_bench_retries_${process.pid}`;
-await createDatabaseIfMissing(adminUrl, dbName);
-const url = withDatabase(adminUrl, dbName);
+const database = await openBenchDatabase('retries');
+const { url } = database;
 const children: ChildProcess[] = [];
 
 try {
@@ -99,9 +89,7 @@ try {
   console.table(rows);
 } finally {
   for (const c of children) c.kill('SIGKILL');
-  await dropDatabase(adminUrl, dbName).catch(() => {});
-  await embedded?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  await database.close();
 }
 
 interface Target {

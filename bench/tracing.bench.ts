@@ -13,29 +13,18 @@
  *
  * BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 10), BENCH_ROUNDS (default 3).
  */
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../server/db/database.ts';
-import { startEmbeddedPostgres } from '../server/db/embedded-postgres.ts';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
-import { createLogger } from '../server/logger.ts';
-import { cpuSeconds, measure, median, seedProducts, startServer, startServerProcess, stopAll, waitForIdleDatabase } from './harness.ts';
+import { cpuSeconds, measure, median, openBenchDatabase, seedProducts, startServer, startServerProcess, stopAll, waitForIdleDatabase } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 100_000);
 const compareDir = process.env.BENCH_COMPARE_DIR ? path.resolve(process.env.BENCH_COMPARE_DIR) : undefined;
 
-const logger = createLogger({ logLevel: 'warn' });
-let tmp: string | undefined;
-let adminUrl = process.env.DATABASE_URL;
-const embedded = adminUrl ? undefined : await startEmbeddedPostgres({ dataDir: (tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-bench-'))), logger, ephemeral: true });
-adminUrl ??= embedded!.adminUrl;
-const dbName = `duality_bench_tracing_${process.pid}`;
-await createDatabaseIfMissing(adminUrl, dbName);
-const url = withDatabase(adminUrl, dbName);
+const database = await openBenchDatabase('tracing');
+const { url } = database;
 const db = createKnex(url, { poolMax: 2 });
 
 try {
@@ -96,7 +85,5 @@ try {
 } finally {
   await db.destroy();
   await stopAll();
-  await dropDatabase(adminUrl, dbName).catch(() => {});
-  await embedded?.stop();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  await database.close();
 }
