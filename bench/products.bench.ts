@@ -21,7 +21,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
-import { openBenchDatabase } from './harness.ts';
+import { openBenchDatabase, seedProducts } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -36,15 +36,7 @@ try {
   const db = createKnex(url, { poolMax: 2 });
   await migrateToLatest(db);
   console.log(`seeding ${PRODUCTS.toLocaleString('en')} products…`);
-  await db.raw(
-    `INSERT INTO products (name, price, created_at)
-     SELECT 'Product ' || md5(i::text) || ' ' || (ARRAY['mug','plate','cup','bowl','vase'])[1 + i % 5],
-            ((i % 99999) + 1)::numeric / 100, now() - (i || ' seconds')::interval
-     FROM generate_series(1, ?) AS i`,
-    [PRODUCTS],
-  );
-  await db.raw('ANALYZE products');
-  const ids: string[] = (await db('products').select('id').orderByRaw('random()').limit(1000)).map((r: { id: string }) => r.id);
+  const ids = await seedProducts(db, PRODUCTS);
   await db.destroy();
 
   const baseline = await startServer('bench/baseline-server.ts', url);
