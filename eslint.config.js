@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
  * imports a module or the composition root, not even a type. Matched on the import
  * specifier, so `../modules/...`, `../../modules/...`, `../app.ts` and the like.
  */
-const INFRASTRUCTURE = ['server/jobs/**', 'server/events/**', 'server/trpc/**', 'server/http/**', 'server/db/**', 'server/lib/**', 'server/observability/**'];
+const INFRASTRUCTURE = ['server/jobs/**', 'server/live/**', 'server/events/**', 'server/trpc/**', 'server/http/**', 'server/db/**', 'server/lib/**', 'server/observability/**'];
 const UPWARD = '(^|/)(modules(/|$)|(app|main|router)(\\.ts)?$|cli/)';
 // The same pattern inside an esquery selector, where `/` ends the regex literal.
 const UPWARD_SELECTOR = UPWARD.replaceAll('/', '\\/');

@@ -156,7 +156,7 @@ async function waitForIdle(db: Knex) {
 async function explainAll(db: Knex, scenarios: Scenario[]) {
   const { ProductService } = await import('../server/modules/products/product.service.ts');
   const { ListProductsInput } = await import('../server/modules/products/product.schemas.ts');
-  const service = new ProductService({ db, events: undefined as never });
+  const service = new ProductService({ db, events: undefined as never, live: undefined as never });
   for (const s of scenarios) {
     const captured: { sql: string; bindings: unknown[] }[] = [];
     const onQuery = (q: { sql: string; bindings: unknown[] }) => captured.push(q);

@@ -1,4 +1,5 @@
-import { createTRPCClient, httpBatchLink, httpLink, splitLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/router.ts';
 
@@ -28,17 +29,33 @@ export function createClient(opts: ClientOptions): TRPCClient<AppRouter> {
   const url = `${opts.url.replace(/\/$/, '')}/trpc`;
   const auth = () => ({ ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) });
   const fetchOption = opts.fetch ? { fetch: opts.fetch } : {};
+  const baseFetch = opts.fetch ?? fetch;
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
-        condition: (op) => typeof (op.context as IdempotencyContext).idempotencyKey === 'string',
-        true: httpLink({
+        // Subscriptions (`api.reports.watch.subscribe(...)`) are Server-Sent Events; the
+        // link reconnects on its own, sending the last event id it got, so nothing is missed.
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
           url,
           transformer: superjson,
-          headers: ({ op }) => ({ ...auth(), 'idempotency-key': (op.context as IdempotencyContext).idempotencyKey! }),
-          ...fetchOption,
+          EventSource,
+          // The same credentials as every call (a browser with the session cookie can pass none).
+          eventSourceOptions: () => ({
+            withCredentials: true,
+            fetch: (input: string | URL | Request, init?: RequestInit) => baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...auth() } }),
+          }),
         }),
-        false: httpBatchLink({ url, transformer: superjson, headers: auth, ...fetchOption }),
+        false: splitLink({
+          condition: (op) => typeof (op.context as IdempotencyContext).idempotencyKey === 'string',
+          true: httpLink({
+            url,
+            transformer: superjson,
+            headers: ({ op }) => ({ ...auth(), 'idempotency-key': (op.context as IdempotencyContext).idempotencyKey! }),
+            ...fetchOption,
+          }),
+          false: httpBatchLink({ url, transformer: superjson, headers: auth, ...fetchOption }),
+        }),
       }),
     ],
   });

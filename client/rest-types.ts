@@ -123,6 +123,23 @@ export interface paths {
         patch: operations["products-update"];
         trace?: never;
     };
+    "/products/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live: every product created, changed or archived from now on (Server-Sent Events) */
+        get: operations["products-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/reports": {
         parameters: {
             query?: never;
@@ -150,6 +167,26 @@ export interface paths {
         };
         /** A report's status, progress and file details (yours, or any with reports:read-all) */
         get: operations["reports-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live: the report's status and progress until it is ready or failed, then the stream ends (Server-Sent Events)
+         * @description The first event is the report as it is now. Yours, or any with reports:read-all; anyone else gets the same 404 as a missing id.
+         */
+        get: operations["reports-watch"];
         put?: never;
         post?: never;
         delete?: never;
@@ -273,6 +310,23 @@ export interface paths {
         patch: operations["users-updateMe"];
         trace?: never;
     };
+    "/users/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live: your notifications (e.g. "your report is ready") from now on (Server-Sent Events) */
+        get: operations["users-notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -342,6 +396,13 @@ export interface components {
             /** @description Moves on every change to the resource; its ETag is this number in quotes */
             version: number;
         };
+        /** @description The events since your last event id are no longer kept: fetch the resource again, then keep reading this stream */
+        LiveRefetch: {
+            /** @description Why the missed events cannot be replayed */
+            reason: string;
+            /** @constant */
+            type: "refetch";
+        };
         Product: {
             /** Format: date-time */
             createdAt: string;
@@ -359,6 +420,16 @@ export interface components {
             /** @description Moves on every change to the resource; its ETag is this number in quotes */
             version: number;
         };
+        /** @description A product was created, changed or archived (as it is after the change) */
+        ProductChange: {
+            product: components["schemas"]["Product"];
+            /**
+             * @description What happened; `product.updated` also covers a restore (isActive back to true)
+             * @enum {string}
+             */
+            type: "product.created" | "product.updated" | "product.archived";
+        };
+        ProductChangesEvent: components["schemas"]["ProductChange"] | components["schemas"]["LiveRefetch"];
         ProductPage: {
             items: components["schemas"]["Product"][];
             /** @description Pass as `cursor` (with the same filters) for the next page; null on the last page */
@@ -428,6 +499,13 @@ export interface components {
             /** @description true when total is the exact number of matching reports; false when counting stopped at 1000 or total is null */
             totalExact: boolean;
         };
+        /** @description The report as it is now: status and progress. The stream ends after `ready` or `failed`. */
+        ReportUpdate: {
+            report: components["schemas"]["Report"];
+            /** @constant */
+            type: "report";
+        };
+        ReportWatchEvent: components["schemas"]["ReportUpdate"] | components["schemas"]["LiveRefetch"];
         SignInResult: {
             /**
              * Format: date-time
@@ -458,6 +536,22 @@ export interface components {
             /** @description Moves on every change to the resource; its ETag is this number in quotes */
             version: number;
         };
+        /** @description Something for the signed-in user, e.g. "your report is ready" */
+        UserNotification: {
+            /** Format: date-time */
+            at: string;
+            /** @description What it is about, e.g. `report.ready` or `report.failed` */
+            kind: string;
+            /** @description Where to go next (a download path under /api/v1), if anywhere */
+            link: string | null;
+            /** @description One line for the person */
+            message: string;
+            /** @description The id of what it is about (the report), if any */
+            resourceId: string | null;
+            /** @constant */
+            type: "notification";
+        };
+        UserNotificationsEvent: components["schemas"]["UserNotification"] | components["schemas"]["LiveRefetch"];
         UserPage: {
             items: components["schemas"]["User"][];
             /** @description Pass as `cursor` (with the same filters) for the next page; null on the last page */
@@ -1324,6 +1418,60 @@ export interface operations {
             };
         };
     };
+    "products-changes": {
+        parameters: {
+            query?: {
+                lastEventId?: string | null;
+            };
+            header?: {
+                /** @description Resume after this event id (EventSource sends it on reconnect) */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of Server-Sent Events (`text/event-stream`). Each event is an `id:` line (send it back as `Last-Event-ID` to resume) and one `data:` line of JSON matching `x-itemSchema`; a `: ping` comment arrives every SSE_HEARTBEAT_MS. A `refetch` event means the missed events are no longer kept: read the resource again (docs/live.md). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input: `issues` lists each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This server holds its maximum of live streams (SSE_MAX_CONNECTIONS), or is shutting down: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before reconnecting */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     "reports-list": {
         parameters: {
             query?: {
@@ -1557,6 +1705,80 @@ export interface operations {
             /** @description Unexpected server fault */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "reports-watch": {
+        parameters: {
+            query?: {
+                lastEventId?: string | null;
+            };
+            header?: {
+                /** @description Resume after this event id (EventSource sends it on reconnect) */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of Server-Sent Events (`text/event-stream`). Each event is an `id:` line (send it back as `Last-Event-ID` to resume) and one `data:` line of JSON matching `x-itemSchema`; a `: ping` comment arrives every SSE_HEARTBEAT_MS. A `refetch` event means the missed events are no longer kept: read the resource again (docs/live.md). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input: `issues` lists each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found: nothing with this id (or not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This server holds its maximum of live streams (SSE_MAX_CONNECTIONS), or is shutting down: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before reconnecting */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2195,6 +2417,69 @@ export interface operations {
             /** @description Unexpected server fault */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "users-notifications": {
+        parameters: {
+            query?: {
+                lastEventId?: string | null;
+            };
+            header?: {
+                /** @description Resume after this event id (EventSource sends it on reconnect) */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of Server-Sent Events (`text/event-stream`). Each event is an `id:` line (send it back as `Last-Event-ID` to resume) and one `data:` line of JSON matching `x-itemSchema`; a `: ping` comment arrives every SSE_HEARTBEAT_MS. A `refetch` event means the missed events are no longer kept: read the resource again (docs/live.md). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input: `issues` lists each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This server holds its maximum of live streams (SSE_MAX_CONNECTIONS), or is shutting down: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before reconnecting */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -50,6 +50,10 @@ AS $function$
     END;
     $function$;
 
+-- Sequences
+CREATE SEQUENCE public.live_events_id_seq AS bigint START 1 INCREMENT 1 MINVALUE 1 MAXVALUE 9223372036854775807 CACHE 1;
+ALTER SEQUENCE public.live_events_id_seq OWNED BY public.live_events.id;
+
 -- Tables
 CREATE TABLE public.analytics_events (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -95,6 +99,23 @@ COMMENT ON COLUMN public.idempotency_keys.status IS 'HTTP status of the stored o
 COMMENT ON COLUMN public.idempotency_keys.ok IS 'true: `response` is the output (superjson); false: an error body';
 COMMENT ON COLUMN public.idempotency_keys.response IS 'null when the outcome was larger than IDEMPOTENCY_MAX_RESPONSE_BYTES';
 COMMENT ON COLUMN public.idempotency_keys.headers IS 'Response headers replayed with the outcome (Location, Retry-After)';
+
+CREATE TABLE public.live_events (
+    id bigint DEFAULT nextval('public.live_events_id_seq'::regclass) NOT NULL,
+    topic text NOT NULL,
+    data jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+ALTER TABLE ONLY public.live_events ADD CONSTRAINT live_events_pkey PRIMARY KEY (id);
+CREATE INDEX live_events_created_at ON public.live_events USING btree (created_at);
+CREATE INDEX live_events_topic_id ON public.live_events USING btree (topic, id);
+
+CREATE TABLE public.live_log_horizon (
+    only_row boolean DEFAULT true NOT NULL,
+    pruned_through bigint DEFAULT 0 NOT NULL
+);
+ALTER TABLE ONLY public.live_log_horizon ADD CONSTRAINT live_log_horizon_only_row_check CHECK (only_row);
+ALTER TABLE ONLY public.live_log_horizon ADD CONSTRAINT live_log_horizon_pkey PRIMARY KEY (only_row);
 
 CREATE TABLE public.products (
     id uuid DEFAULT gen_random_uuid() NOT NULL,

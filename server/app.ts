@@ -17,6 +17,8 @@ import { registerPoolMetrics, registerQueueMetrics, type PoolLike } from './obse
 import { WorkerRecovery } from './jobs/recovery.ts';
 import { startWorker, type WorkerHandle } from './jobs/worker.ts';
 import { RateLimiter } from './lib/rate-limiter.ts';
+import { Live } from './live/live.ts';
+import { livePruneTask } from './live/prune-task.ts';
 import {
   buildRootRouter,
   buildServices,
@@ -80,6 +82,8 @@ export interface Platform {
   storage: FileStorage;
   /** Rate limits, counted in PostgreSQL so every process shares them (RATE_LIMITS=off: none). */
   limiter: RateLimiter;
+  /** Live change events (docs/live.md): `live.publish(trx, topic, data)` in a service, `live.stream(...)` for a subscription. */
+  live: Live;
   overrides: AppOverrides;
 }
 
@@ -101,6 +105,8 @@ export interface Core {
   storage: FileStorage;
   /** The modules' plain REST routes (binary downloads). */
   routes: PlainRoute[];
+  /** Live change events: the publisher, and this process's listener (opened with its first stream). */
+  live: Live;
   /** Runs every module's close hook (the mailer's, for one). */
   closeModules(): Promise<void>;
 }
@@ -110,14 +116,16 @@ export interface Core {
  * process that publishes must know every subscriber, or it would enqueue deliveries
  * for some of them only.
  */
-export function createCore(deps: { config: Config; db: Knex; logger: Logger; overrides?: AppOverrides }): Core {
+export function createCore(deps: { config: Config; db: Knex; logger: Logger; overrides?: AppOverrides; databaseUrl?: string }): Core {
   const { config, db, logger } = deps;
   const jobs = new JobQueue({ logger });
   const events = new EventBus({ db, jobs, catalog: eventCatalog(modules) });
   const override = deps.overrides?.reportStorage;
   const storage = typeof override === 'function' ? override(createStorage(config.storage, { db })) : (override ?? createStorage(config.storage, { db }));
   const limiter = new RateLimiter({ db, enabled: config.limits.enabled });
-  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, storage, limiter, overrides: deps.overrides ?? {} };
+  const live = new Live({ db, databaseUrl: deps.databaseUrl, logger });
+  jobs.define(livePruneTask({ db, retentionMinutes: config.live.retentionMinutes }));
+  const platform: Platform = { config, logger, db, events, jobs, permissions: PERMISSIONS, storage, limiter, live, overrides: deps.overrides ?? {} };
   const services = buildServices(modules, platform);
   const all = { ...platform, ...services };
   const parts = moduleParts(modules, all);
@@ -125,7 +133,7 @@ export function createCore(deps: { config: Config; db: Knex; logger: Logger; ove
   // place the two meet.
   for (const s of parts.subscribers) events.add(s);
   for (const task of parts.tasks) jobs.define(task);
-  return { services, events, jobs, storage, router: buildRootRouter(modules, all), routes: parts.routes, closeModules: parts.close };
+  return { services, events, jobs, storage, live, router: buildRootRouter(modules, all), routes: parts.routes, closeModules: parts.close };
 }
 
 /**
@@ -186,7 +194,7 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
   // transaction (server/db/request-transaction.ts), everywhere else the pool.
   const transactions = new TransactionScope(createKnex(opts.databaseUrl, { poolMax: config.dbPoolMax, logger }));
   const db = transactions.db;
-  const core = createCore({ config, db, logger, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
+  const core = createCore({ config, db, logger, databaseUrl: opts.databaseUrl, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
   const pipeline: PipelineDeps = { transactions, idempotency: new IdempotencyStore(config.idempotency), failpoint: config.failpoint };
   core.jobs.define(idempotencyCleanupTask({ store: pipeline.idempotency, db }));
   const afterResponse = new AfterResponseRunner();
@@ -236,6 +244,8 @@ export async function buildApp(opts: { config: Config; logger: Logger; databaseU
         recovery.stop();
         await recovery.settled();
         // After-response tasks of the last requests may still use the pool.
+        // HTTP ended every stream already; this closes the listening connection.
+        await core.live.close();
         const stuck = await deps.afterResponse.drain();
         if (stuck) logger.warn({ stuck }, 'after-response tasks still running at shutdown; abandoning them');
         await core.closeModules();

@@ -239,6 +239,30 @@ export const EnvSchema = z.object({
     .transform((v) => v === 'true' || v === '1')
     .describe('With S3 storage, answer downloads with 302 to a short-lived presigned URL instead of streaming through the API'),
   S3_PRESIGN_EXPIRES_SECONDS: z.coerce.number().int().min(1).max(604_800).default(300).describe('Lifetime of a presigned download URL, in seconds'),
+  SSE_MAX_CONNECTIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2000)
+    .describe('Live streams (SSE subscriptions on both doors) one server process holds at once; one more is answered 503 with Retry-After (docs/live.md).'),
+  SSE_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(15_000)
+    .describe('Every open live stream gets a heartbeat this often, so proxies do not close idle streams (a `: ping` comment on REST, tRPC\'s ping event on /trpc).'),
+  SSE_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1_048_576)
+    .describe('A live stream whose client lets more than this many bytes pile up unread is disconnected; it resumes from its last event id (docs/live.md).'),
+  LIVE_RETENTION_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(60)
+    .describe('How long change events are kept for resuming streams; a client asking for an older id gets a `refetch` event (docs/live.md).'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -282,6 +306,8 @@ export interface Config {
   slowRequestMs: number;
   metrics: { port: number | undefined; host: string; token: string | undefined; queueRefreshMs: number };
   storage: StorageConfig;
+  /** Live streams (docs/live.md). */
+  live: { maxConnections: number; heartbeatMs: number; maxBufferedBytes: number; retentionMinutes: number };
 }
 
 /** Which file storage `STORAGE_URL` names; see server/storage/from-config.ts. */
@@ -341,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slowRequestMs: e.SLOW_REQUEST_MS,
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST, token: e.METRICS_TOKEN, queueRefreshMs: e.METRICS_QUEUE_REFRESH_MS },
     storage: storageConfig(e),
+    live: { maxConnections: e.SSE_MAX_CONNECTIONS, heartbeatMs: e.SSE_HEARTBEAT_MS, maxBufferedBytes: e.SSE_MAX_BUFFERED_BYTES, retentionMinutes: e.LIVE_RETENTION_MINUTES },
   };
 }
 

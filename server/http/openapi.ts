@@ -3,7 +3,7 @@ import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { ErrorBodySchema } from '../errors.ts';
 import type { Access, Meta } from '../trpc/init.ts';
-import { router as createRouter } from '../trpc/init.ts';
+import { baseProcedure, router as createRouter } from '../trpc/init.ts';
 import type { PlainRoute } from './plain-route.ts';
 import { describeRetries, retryStatuses } from './openapi-retries.ts';
 import { listProcedures } from './procedure-meta.ts';
@@ -134,9 +134,67 @@ export function buildOpenApiDocument(router: AnyTRPCRouter, opts: OpenApiOptions
       (doc.paths as Record<string, unknown>)[path] = { ...(doc.paths[path] as object | undefined), ...(item as object) };
     }
   }
+  describeStreams(doc, router, opts);
   dropSafeIntegerBounds(doc);
   dropUnreferencedSchemas(doc);
   return doc;
+}
+
+/**
+ * Subscriptions with `meta.stream` (trpc-to-openapi refuses subscriptions): each is
+ * described as the GET it is served as, through a stand-in query with the same access,
+ * input and the event schema as output, so parameters and error statuses are derived as
+ * for every procedure. Its 200 is then `text/event-stream`, the event schema under
+ * `x-itemSchema` (OpenAPI 3.2's `itemSchema`; this document is 3.1), plus the 503 of the
+ * connection cap and the `Last-Event-ID` header.
+ */
+function describeStreams(doc: OpenApiDocument, router: AnyTRPCRouter, opts: OpenApiOptions): void {
+  const record: Record<string, any> = {};
+  const streams: { path: string; meta: Meta }[] = [];
+  for (const { path: procedurePath, type, meta } of listProcedures(router)) {
+    if (type !== 'subscription' || !meta.stream) continue;
+    const input = (router._def.procedures as Record<string, { _def: { inputs: unknown[] } }>)[procedurePath]!._def.inputs[0] as z.ZodObject;
+    const { stream, ...rest } = meta;
+    const openapi = { method: 'GET' as const, path: stream.path, tags: stream.tags ?? [], summary: stream.summary, ...(stream.description ? { description: stream.description } : {}) };
+    const standIn = baseProcedure.meta({ ...rest, openapi }).input(input).output(stream.event).query(() => undefined as never);
+    const parts = procedurePath.split('.');
+    let node = record;
+    for (const part of parts.slice(0, -1)) node = node[part] ??= {};
+    node[parts.at(-1)!] = standIn;
+    streams.push({ path: stream.path, meta: { ...rest, openapi } });
+  }
+  if (!streams.length) return;
+  const streamRouter = createRouter(record);
+  const extra = generate(streamRouter, opts);
+  complete(extra, streamRouter);
+  for (const { path } of streams) {
+    const op = (extra.paths?.[path] as Record<string, Operation> | undefined)?.get;
+    if (!op) continue;
+    const json = (op.responses['200']?.content as Record<string, { schema?: unknown }> | undefined)?.['application/json']?.schema;
+    op.responses['200'] = {
+      description:
+        'A stream of Server-Sent Events (`text/event-stream`). Each event is an `id:` line (send it back as `Last-Event-ID` to resume) and one `data:` line of JSON matching `x-itemSchema`; ' +
+        'a `: ping` comment arrives every SSE_HEARTBEAT_MS. A `refetch` event means the missed events are no longer kept: read the resource again (docs/live.md).',
+      content: { 'text/event-stream': { schema: { type: 'string' }, 'x-itemSchema': json } },
+    };
+    op.responses['503'] = {
+      ...errorResponse('This server holds its maximum of live streams (SSE_MAX_CONNECTIONS), or is shutting down: retry after `Retry-After` seconds'),
+      headers: { 'Retry-After': { description: 'Seconds to wait before reconnecting', schema: { type: 'integer' } } },
+    };
+    op.responses = Object.fromEntries(Object.entries(op.responses).sort(([a], [b]) => Number(a) - Number(b)));
+    op.parameters = [
+      ...((op.parameters as unknown[] | undefined) ?? []),
+      { in: 'header', name: 'Last-Event-ID', required: false, description: 'Resume after this event id (EventSource sends it on reconnect)', schema: { type: 'string', pattern: '^\\d{1,18}$' } },
+    ];
+    op['x-stream'] = 'text/event-stream';
+    doc.paths ??= {};
+    (doc.paths as Record<string, unknown>)[path] = { ...(doc.paths[path] as object | undefined), get: op };
+  }
+  for (const [name, schema] of Object.entries(extra.components?.schemas ?? {})) {
+    doc.components ??= {};
+    doc.components.schemas ??= {};
+    (doc.components.schemas as Record<string, unknown>)[name] ??= schema;
+  }
 }
 
 function generate(router: AnyTRPCRouter, opts: OpenApiOptions): OpenApiDocument {

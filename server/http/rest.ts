@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { errorHeaders, HTTP_STATUS, toErrorBody } from '../errors.ts';
 import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context, ContextSource } from '../trpc/context.ts';
+import { registerStreamRoute, type StreamConnections } from './live-streams.ts';
 import { listProcedures } from './procedure-meta.ts';
 import { queryCoercer, takesNoInput } from './query-coercion.ts';
 
@@ -20,12 +21,23 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  */
 export function registerRestDoor(
   fastify: FastifyInstance,
-  opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: ContextSource) => Context | Promise<Context>; isProduction: boolean },
+  opts: {
+    router: AnyTRPCRouter;
+    prefix: string;
+    createContext: (o: ContextSource) => Context | Promise<Context>;
+    isProduction: boolean;
+    /** Subscriptions with `meta.stream` are served as text/event-stream (live-streams.ts). */
+    streams?: { connections: StreamConnections; heartbeatMs: number };
+  },
 ): void {
   const procedures = opts.router._def.procedures as Record<string, AnyTRPCProcedure>;
   for (const info of listProcedures(opts.router)) {
+    if (info.type === 'subscription') {
+      if (info.meta.stream && opts.streams) registerStreamRoute(fastify, info, procedures[info.path]!, { ...opts, ...opts.streams });
+      continue;
+    }
     const openapi = info.meta.openapi;
-    if (!openapi || openapi.enabled === false || info.type === 'subscription') continue;
+    if (!openapi || openapi.enabled === false) continue;
     const procedure = procedures[info.path]!;
     const takesBody = BODY_METHODS.has(openapi.method);
     const coerce = queryCoercer(procedure._def.inputs[0]);

@@ -14,6 +14,7 @@ import type { CreateContext } from '../trpc/context.ts';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
 import type { PlainRoute } from './plain-route.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
+import { StreamConnections } from './live-streams.ts';
 import { registerRestDoor } from './rest.ts';
 import { registerTrpcDoor } from './trpc-door.ts';
 import { registerObservabilityHooks } from '../observability/http-hooks.ts';
@@ -21,7 +22,7 @@ import { bearerMatches, METRICS_CONTENT_TYPE, renderMetrics } from '../observabi
 
 /** What the HTTP server is built from; the composition root provides it. */
 export interface HttpServerDeps {
-  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled' | 'slowRequestMs' | 'metrics'>;
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled' | 'slowRequestMs' | 'metrics' | 'live'>;
   logger: Logger;
   /** Asked by /readyz. */
   db: Knex;
@@ -86,8 +87,11 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   // While shutting down, in-flight responses close their keep-alive connection, so
   // close() returns as soon as they are done instead of waiting out the idle timeout.
   let closing = false;
+  // Live streams never finish on their own: they are ended first, so clients reconnect elsewhere.
+  const streams = new StreamConnections({ maxConnections: config.live.maxConnections, maxBufferedBytes: config.live.maxBufferedBytes });
   fastify.addHook('preClose', async () => {
     closing = true;
+    streams.closeAll();
   });
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
@@ -130,12 +134,13 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     prefix: '/trpc',
     createContext,
     maxBatchSize: config.trpcMaxBatch,
+    streams: { connections: streams, heartbeatMs: config.live.heartbeatMs },
     onError({ error, req, path, userId }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, procedure: path, userId }, 'procedure failed');
     },
   });
 
-  registerRestDoor(fastify, { router, prefix: API_PREFIX, createContext, isProduction: config.isProduction });
+  registerRestDoor(fastify, { router, prefix: API_PREFIX, createContext, isProduction: config.isProduction, streams: { connections: streams, heartbeatMs: config.live.heartbeatMs } });
   for (const route of deps.routes) route.register(fastify, { prefix: API_PREFIX, createContext, isProduction: config.isProduction });
 
   const document = buildOpenApiDocument(router, { publicUrl: config.publicUrl, plainRoutes: deps.routes });

@@ -1,9 +1,10 @@
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
-import { errorHeaders } from '../errors.ts';
+import { errorHeaders, toTRPCError } from '../errors.ts';
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context, ContextSource } from '../trpc/context.ts';
+import type { StreamConnections } from './live-streams.ts';
 
 interface TrpcDoorOptions {
   router: AnyTRPCRouter;
@@ -12,6 +13,8 @@ interface TrpcDoorOptions {
   onError: (o: { error: TRPCError; req: FastifyRequest; path: string | undefined; userId: string | undefined }) => void;
   /** Most calls one batched request may carry; more is a 400 (TRPC_MAX_BATCH). */
   maxBatchSize?: number;
+  /** Subscriptions (tRPC's SSE): the cap, the heartbeat and the shutdown they share with REST streams. */
+  streams?: { connections: StreamConnections; heartbeatMs: number };
 }
 
 type ResponseItem = { result: { data: unknown } } | { error: unknown };
@@ -65,7 +68,19 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         query.connectionParams === undefined &&
         (type === 'query' || typeof request.body === 'string' || request.body === undefined) &&
         paths.every((p) => procedures[p]?._def.type === type);
-      if (!fastPath) return official(request, reply, path);
+      if (!fastPath) {
+        if (opts.streams && procedures[path]?._def.type === 'subscription') {
+          const { connections } = opts.streams;
+          // tRPC ends its side when the request's connection closes; destroying it is how a
+          // stream is ended at shutdown, and the client reconnects with its last event id.
+          if (!connections.admit(reply.raw, () => reply.raw.destroy())) {
+            const error = toTRPCError(connections.refusal());
+            const shape = getErrorShape({ config, error, type: 'subscription', path, input: undefined, ctx: undefined });
+            return reply.code(503).headers(errorHeaders(error)).header('content-type', 'application/json').send(JSON.stringify(transformTRPCResponse(config, { error: shape })));
+          }
+        }
+        return official(request, reply, path);
+      }
 
       const isBatch = query.batch === '1' || query.batch === 'true';
       let rawInputs: unknown;

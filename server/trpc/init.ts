@@ -1,6 +1,7 @@
 import { getTRPCErrorFromUnknown, initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { ZodType } from 'zod';
 import { AppError, fromDatabaseError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
 import type { Access } from './access.ts';
 import { doorOf } from '../observability/http-hooks.ts';
@@ -35,7 +36,24 @@ export type Meta = OpenApiMeta & {
    * on REST. 'required': a call without either is refused with 428.
    */
   ifMatch?: 'optional' | 'required';
+  /**
+   * A subscription's REST door (trpc-to-openapi cannot describe subscriptions, so
+   * `openapi` stays unset): `GET <path>` answers `text/event-stream`, one `event`
+   * schema per event (docs/live.md).
+   */
+  stream?: StreamMeta;
 };
+
+/** How a subscription is served and described on REST. */
+export interface StreamMeta {
+  /** `/reports/{id}/events`: path parameters come from the input, like a procedure's. */
+  path: `/${string}`;
+  tags?: string[];
+  summary: string;
+  description?: string;
+  /** What each event's `data:` is (the refetch event is added to it). */
+  event: ZodType;
+}
 
 const t = initTRPC
   .context<Context>()

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { EventPublisher } from '../../events/bus.ts';
 import { defineModule } from '../../lib/module.ts';
+import type { Live } from '../../live/live.ts';
 import { productEvents, type ProductEvents } from './product.events.ts';
 import { productPermissions } from './product.permissions.ts';
 import { productRouter } from './product.router.ts';
@@ -10,7 +11,7 @@ import { ProductService } from './product.service.ts';
 export const productsModule = defineModule({
   name: 'products',
   services: {
-    products: ({ db, events }: { db: Knex; events: EventPublisher<ProductEvents> }) => new ProductService({ db, events }),
+    products: ({ db, events, live }: { db: Knex; events: EventPublisher<ProductEvents>; live: Live }) => new ProductService({ db, events, live }),
   },
   router: productRouter,
   events: productEvents,

@@ -3,6 +3,7 @@ import { publicProcedure, requirePermission } from '../../trpc/procedures.ts';
 import { router } from '../../trpc/init.ts';
 import { productPermissions } from './product.permissions.ts';
 import type { ProductService } from './product.service.ts';
+import { ProductChangesEventSchema, ProductChangesInput } from './product.live.ts';
 import { ArchiveProductInput, CreateProductInput, ListProductsInput, ProductIdInput, ProductPageSchema, ProductSchema, UpdateProductInput } from './product.schemas.ts';
 
 const tags = ['products'];
@@ -15,6 +16,18 @@ export const productRouter = ({ products }: { products: ProductService }) =>
       .input(ListProductsInput)
       .output(ProductPageSchema)
       .query(({ input }) => products.list(input)),
+
+    changes: publicProcedure
+      .meta({
+        stream: {
+          path: '/products/changes',
+          tags,
+          summary: 'Live: every product created, changed or archived from now on (Server-Sent Events)',
+          event: ProductChangesEventSchema,
+        },
+      })
+      .input(ProductChangesInput)
+      .subscription(({ input, signal }) => products.changes({ lastEventId: input.lastEventId, signal })),
 
     get: publicProcedure
       .meta({ openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'Get an active product' }, etag: true })

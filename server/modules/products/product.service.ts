@@ -3,6 +3,8 @@ import { NotFoundError } from '../../errors.ts';
 import type { EventPublisher } from '../../events/bus.ts';
 import type { EventActor } from '../../events/envelope.ts';
 import type { ProductEvents } from './product.events.ts';
+import type { Live } from '../../live/live.ts';
+import { PRODUCTS_TOPIC, type ProductChange } from './product.live.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import { conditionalWriteMissed } from '../../lib/row-version.ts';
 import { Product } from './product.model.ts';
@@ -13,13 +15,24 @@ import type { ArchiveProductInput, CreateProductInput, ListProductsInput, Produc
  * publish `product.created` / `product.archived` in the same transaction as the write.
  */
 export class ProductService {
-  constructor(private readonly deps: { db: Knex; events: EventPublisher<ProductEvents> }) {}
+  constructor(private readonly deps: { db: Knex; events: EventPublisher<ProductEvents>; live: Pick<Live, 'publish' | 'stream'> }) {}
+
+  /** Every product change from now on (or after `lastEventId`), for `products.changes`. */
+  changes(opts: { lastEventId?: string | null | undefined; signal?: AbortSignal | undefined }) {
+    return this.deps.live.stream<ProductChange>({ topic: PRODUCTS_TOPIC, lastEventId: opts.lastEventId, signal: opts.signal });
+  }
+
+  /** Announced last in the writing transaction: a rollback broadcasts nothing. */
+  private announce(trx: Knex.Transaction, type: ProductChange['type'], product: Product): Promise<string> {
+    return this.deps.live.publish(trx, PRODUCTS_TOPIC, { type, product: toProductDto(product) } satisfies ProductChange);
+  }
 
   /** `actor` (who did it) travels in the event's envelope. */
   async create(input: CreateProductInput, actor?: EventActor): Promise<ProductDto> {
     return this.deps.db.transaction(async (trx) => {
       const product = await Product.query(trx).insert({ name: input.name, price: input.price }).returning('*');
       await this.deps.events.publish(trx, 'product.created', { productId: product.id, name: product.name, price: product.price }, actor);
+      await this.announce(trx, 'product.created', product);
       return toProductDto(product);
     });
   }
@@ -45,7 +58,9 @@ export class ProductService {
       if (ifVersion !== undefined) void write.where('version', ifVersion);
       const [product] = (await write.patch(changes).returning('*')) as unknown as Product[];
       if (!product) conditionalWriteMissed('Product', id, before.version);
-      if (before.isActive && !product.isActive) await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
+      const archived = before.isActive && !product.isActive;
+      if (archived) await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
+      await this.announce(trx, archived ? 'product.archived' : 'product.updated', product);
       return toProductDto(product);
     });
   }
@@ -55,9 +70,10 @@ export class ProductService {
     await this.deps.db.transaction(async (trx) => {
       const write = Product.query(trx).where('id', id).modify('active');
       if (ifVersion !== undefined) void write.where('version', ifVersion);
-      const archived = await write.patch({ isActive: false });
+      const [archived] = (await write.patch({ isActive: false }).returning('*')) as unknown as Product[];
       if (!archived) conditionalWriteMissed('Product', id, (await Product.query(trx).findById(id).modify('active'))?.version);
       await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
+      await this.announce(trx, 'product.archived', archived);
     });
   }
 

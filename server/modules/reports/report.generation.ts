@@ -5,7 +5,10 @@ import type { UserService } from '../users/user.service.ts';
 import { Report } from './report.model.ts';
 import { renderReadyEmail } from './report.email.ts';
 import { renderProductCatalog } from './report.pdf.ts';
-import { reportFilePath } from './report.service.ts';
+import { reportFilePath, toReportDto } from './report.service.ts';
+import type { LivePublisher } from '../../live/live.ts';
+import type { UserNotifications } from '../users/user.notifications.ts';
+import { reportTopic, type ReportUpdate } from './report.live.ts';
 import { StorageUnavailableError, type ReportStorage } from './report.storage.ts';
 
 /** The one mail the reports module sends; the app's Mailer fits it. */
@@ -49,8 +52,24 @@ export class ReportGeneration {
       mailer: ReportMailer;
       /** Absolute base of the REST API (PUBLIC_URL + /api/v1), for links in emails. */
       apiBaseUrl: string;
+      /** Each status and progress change is announced to `reports.watch` in its own transaction. */
+      live: LivePublisher;
+      /** "Your report is ready" / "failed" for the owner's `users.notifications`. */
+      notifications: Pick<UserNotifications, 'notify'>;
     },
   ) {}
+
+  /** Patches the report and announces its new state in one transaction; false when no row matched. */
+  private async patchAndAnnounce(reportId: string, where: (q: ReturnType<typeof Report.query>) => unknown, patch: Partial<Report>, trx?: Knex.Transaction): Promise<Report | undefined> {
+    const run = async (t: Knex.Transaction) => {
+      const query = Report.query(t).where('id', reportId);
+      where(query as unknown as ReturnType<typeof Report.query>);
+      const [row] = (await query.patch(patch).returning('*')) as unknown as Report[];
+      if (row) await this.deps.live.publish(t, reportTopic(reportId), { type: 'report', report: toReportDto(row) } satisfies ReportUpdate);
+      return row;
+    };
+    return trx ? run(trx) : this.deps.db.transaction(run);
+  }
 
   /**
    * One attempt of the generation job. Safe to run again after any failure or crash:
@@ -74,15 +93,12 @@ export class ReportGeneration {
     }
     const key = `${report.id}.pdf`;
     try {
-      await Report.query(this.deps.db)
-        .findById(report.id)
-        .whereIn('status', ['pending', 'processing'])
-        .patch({
-          status: 'processing',
-          attempts: attempt.attempt,
-          progress: 0,
-          startedAt: Report.raw('coalesce(started_at, now())') as unknown as Date,
-        });
+      await this.patchAndAnnounce(report.id, (q) => q.whereIn('status', ['pending', 'processing']), {
+        status: 'processing',
+        attempts: attempt.attempt,
+        progress: 0,
+        startedAt: Report.raw('coalesce(started_at, now())') as unknown as Date,
+      });
       const owner = await this.deps.users.get(report.ownerId);
       const { size } = await this.renderCatalog(report.id, owner.name, key, attempt.signal);
       await this.completeAndNotify(report.id, { key, size, to: owner.email, name: owner.name });
@@ -104,11 +120,11 @@ export class ReportGeneration {
    * and by recovery when the job was lost with the worker that ran it.
    */
   async markFailed(reportId: string, message: string): Promise<boolean> {
-    const changed = await Report.query(this.deps.db)
-      .findById(reportId)
-      .whereIn('status', ['pending', 'processing'])
-      .patch({ status: 'failed', errorMessage: message, completedAt: Report.fn.now() as unknown as Date });
-    return changed > 0;
+    return this.deps.db.transaction(async (trx) => {
+      const row = await this.patchAndAnnounce(reportId, (q) => q.whereIn('status', ['pending', 'processing']), { status: 'failed', errorMessage: message, completedAt: Report.fn.now() as unknown as Date }, trx);
+      if (row) await this.deps.notifications.notify(trx, row.ownerId, { kind: 'report.failed', message: `Your ${row.kind} report failed: ${message}`, resourceId: row.id, link: null });
+      return row !== undefined;
+    });
   }
 
   /**
@@ -130,7 +146,7 @@ export class ReportGeneration {
       // 100 is set with the ready status; the file is not stored yet.
       if (percent >= 100 || percent < written + PROGRESS_STEP) return;
       written = percent;
-      await Report.query(this.deps.db).findById(reportId).where('status', 'processing').where('progress', '<', percent).patch({ progress: percent });
+      await this.patchAndAnnounce(reportId, (q) => q.where('status', 'processing').where('progress', '<', percent), { progress: percent });
     };
     return this.deps.db.transaction(
       async (trx) => {
@@ -162,9 +178,10 @@ export class ReportGeneration {
     await this.deps.db.transaction(async (trx) => {
       const locked = await Report.query(trx).findById(reportId).forUpdate();
       if (!locked || locked.emailSentAt || locked.status === 'failed') return;
-      await Report.query(trx)
-        .findById(reportId)
-        .patch({
+      const ready = await this.patchAndAnnounce(
+        reportId,
+        () => {},
+        {
           status: 'ready',
           progress: 100,
           filePath: file.key,
@@ -172,7 +189,17 @@ export class ReportGeneration {
           errorMessage: null,
           completedAt: Report.fn.now() as unknown as Date,
           emailSentAt: Report.fn.now() as unknown as Date,
+        },
+        trx,
+      );
+      if (ready) {
+        await this.deps.notifications.notify(trx, ready.ownerId, {
+          kind: 'report.ready',
+          message: `Your ${ready.kind} report is ready`,
+          resourceId: ready.id,
+          link: `/api/v1${reportFilePath(ready.id)}`,
         });
+      }
       const email = renderReadyEmail({ name: file.name, fileUrl: `${this.deps.apiBaseUrl}${reportFilePath(reportId)}`, size: file.size });
       try {
         await this.deps.mailer.send({ to: file.to, ...email, key: `report-ready-${reportId}` });

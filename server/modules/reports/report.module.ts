@@ -5,6 +5,8 @@ import { defineModule } from '../../lib/module.ts';
 import type { RateLimiter } from '../../lib/rate-limiter.ts';
 import type { ProductService } from '../products/product.service.ts';
 import type { UserService } from '../users/user.service.ts';
+import type { UserNotifications } from '../users/user.notifications.ts';
+import type { Live } from '../../live/live.ts';
 import { reportFileRoute } from './report.file-route.ts';
 import { reportPermissions } from './report.permissions.ts';
 import { reportRouter } from './report.router.ts';
@@ -17,9 +19,10 @@ import { generateReport, reportJobKey, reportTasks } from './report.tasks.ts';
 export const reportsModule = defineModule({
   name: 'reports',
   services: {
-    reports: ({ config, db, jobs, limiter, storage }: { config: Config; db: Knex; jobs: Pick<JobQueue, 'add'>; limiter: RateLimiter; storage: ReportStorage }) =>
+    reports: ({ config, db, jobs, limiter, storage, live }: { config: Config; db: Knex; jobs: Pick<JobQueue, 'add'>; limiter: RateLimiter; storage: ReportStorage; live: Live }) =>
       new ReportService({
         db,
+        live,
         storage,
         enqueue: async (trx, reportId) => {
           await jobs.add(trx, generateReport, { reportId }, { jobKey: reportJobKey(reportId) });
@@ -30,9 +33,20 @@ export const reportsModule = defineModule({
           maxPending: config.limits.maxPendingReports,
         },
       }),
-    reportGeneration: (deps: { config: Config; db: Knex; products: ProductService; users: UserService; mailer: ReportMailer; storage: ReportStorage }) =>
+    reportGeneration: (deps: {
+      config: Config;
+      db: Knex;
+      products: ProductService;
+      users: UserService;
+      mailer: ReportMailer;
+      storage: ReportStorage;
+      live: Live;
+      userNotifications: UserNotifications;
+    }) =>
       new ReportGeneration({
         db: deps.db,
+        live: deps.live,
+        notifications: deps.userNotifications,
         products: deps.products,
         users: deps.users,
         storage: deps.storage,

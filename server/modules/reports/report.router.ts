@@ -1,6 +1,7 @@
 import { router } from '../../trpc/init.ts';
 import { authedProcedure } from '../../trpc/procedures.ts';
 import type { ReportService } from './report.service.ts';
+import { ReportWatchEventSchema, WatchReportInput } from './report.live.ts';
 import { GenerateReportInput, ListReportsInput, ReportAcceptedSchema, ReportIdInput, ReportPageSchema, ReportSchema } from './report.schemas.ts';
 
 const tags = ['reports'];
@@ -32,6 +33,19 @@ export const reportRouter = ({ reports }: { reports: ReportService }) =>
       .input(ReportIdInput)
       .output(ReportSchema)
       .query(({ ctx, input }) => reports.get(input.id, ctx.actor)),
+
+    watch: authedProcedure
+      .meta({
+        stream: {
+          path: '/reports/{id}/events',
+          tags,
+          summary: "Live: the report's status and progress until it is ready or failed, then the stream ends (Server-Sent Events)",
+          description: 'The first event is the report as it is now. Yours, or any with reports:read-all; anyone else gets the same 404 as a missing id.',
+          event: ReportWatchEventSchema,
+        },
+      })
+      .input(WatchReportInput)
+      .subscription(({ ctx, input, signal }) => reports.watch(ctx.actor, input, signal)),
 
     list: authedProcedure
       .meta({ openapi: { method: 'GET', path: '/reports', tags, summary: 'Your reports, newest first' } })

@@ -7,6 +7,8 @@ import { Report } from './report.model.ts';
 import { reportPermissions } from './report.permissions.ts';
 import type { GenerateReportInput, ListReportsInput, ReportAcceptedDto, ReportDto, ReportPage } from './report.schemas.ts';
 import { StorageUnavailableError, type ReportStorage, type StoredFile } from './report.storage.ts';
+import type { Live } from '../../live/live.ts';
+import { isSettled, reportTopic, type ReportUpdate, type WatchReportInput } from './report.live.ts';
 
 /** Adds the generation job for a report inside the caller's transaction. */
 export type EnqueueReport = (trx: Knex.Transaction, reportId: string) => Promise<void>;
@@ -32,8 +34,27 @@ export class ReportService {
       /** Report requests per user (REPORT_LIMIT_PER_HOUR) and the cap on unfinished ones (MAX_PENDING_REPORTS). */
       limiter?: RateLimiter;
       limits?: { perUser: RateLimit; maxPending: number };
+      live: Pick<Live, 'stream'>;
     },
   ) {}
+
+  /**
+   * The report's state now, then each change until it is ready or failed (the stream
+   * ends there). Checked before the stream opens: someone else's report is a 404.
+   */
+  async watch(actor: Actor, input: WatchReportInput, signal?: AbortSignal) {
+    await this.findVisible(input.id, actor);
+    return this.deps.live.stream<ReportUpdate>({
+      topic: reportTopic(input.id),
+      lastEventId: input.lastEventId,
+      signal,
+      snapshot: async (trx) => {
+        const report = await Report.query(trx).findById(input.id);
+        return report ? { type: 'report', report: toReportDto(report) } : undefined;
+      },
+      isFinal: isSettled,
+    });
+  }
 
   /**
    * Queues a report: the row and its job commit together, or neither does. Each request

@@ -5,6 +5,7 @@ import type { Permission } from '../../trpc/access.ts';
 import { userPermissions } from './user.permissions.ts';
 import { currentUserSchema, ListUsersInput, SetRolesInput, UpdateMeInput, UserIdInput, UserPageSchema, UserSchema } from './user.schemas.ts';
 import type { UserService } from './user.service.ts';
+import { UserNotificationsEventSchema, UserNotificationsInput, type UserNotifications } from './user.notifications.ts';
 
 const tags = ['users'];
 
@@ -12,7 +13,7 @@ const tags = ['users'];
  * tRPC `users.*` ⇄ REST `/api/v1/users`. `permissions` is the app's permission catalog,
  * which the current-user schema enumerates.
  */
-export const userRouter = ({ users }: { users: UserService }, { permissions }: { permissions: readonly Permission[] }) => {
+export const userRouter = ({ users, userNotifications }: { users: UserService; userNotifications: UserNotifications }, { permissions }: { permissions: readonly Permission[] }) => {
   const CurrentUserSchema = currentUserSchema(permissions);
   return router({
     me: authedProcedure
@@ -20,6 +21,18 @@ export const userRouter = ({ users }: { users: UserService }, { permissions }: {
       .input(z.void())
       .output(CurrentUserSchema)
       .query(({ ctx }) => users.me(ctx.actor, { afterResponse: ctx.afterResponse })),
+
+    notifications: authedProcedure
+      .meta({
+        stream: {
+          path: '/users/me/notifications',
+          tags,
+          summary: 'Live: your notifications (e.g. "your report is ready") from now on (Server-Sent Events)',
+          event: UserNotificationsEventSchema,
+        },
+      })
+      .input(UserNotificationsInput)
+      .subscription(({ ctx, input, signal }) => userNotifications.stream(ctx.actor.userId, { lastEventId: input.lastEventId, signal })),
 
     updateMe: authedProcedure
       .meta({ openapi: { method: 'PATCH', path: '/users/me', tags, summary: 'Change your own name or phone (null removes the phone)' }, etag: true, ifMatch: 'optional' })
