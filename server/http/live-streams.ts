@@ -21,6 +21,8 @@ const SWEEP_MS = 1000;
  */
 export class StreamConnections {
   readonly #open = new Map<ServerResponse, () => void>();
+  /** Sockets that carried a stream, until they close: a stream's socket is never reused for anything else. */
+  readonly #sockets = new Set<import('node:net').Socket>();
   #sweeper: NodeJS.Timeout | undefined;
   #closing = false;
   /** Streams disconnected for not reading (since start). */
@@ -37,6 +39,11 @@ export class StreamConnections {
     if (this.#closing || this.#open.size >= this.opts.maxConnections) return false;
     this.#open.set(res, end);
     res.once('close', () => this.#open.delete(res));
+    const socket = res.socket;
+    if (socket && !this.#sockets.has(socket)) {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    }
     this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS).unref();
     return true;
   }
@@ -69,6 +76,12 @@ export class StreamConnections {
         res.destroy();
       }
     }
+    // What is left a moment later (a handler stuck on a slow query, a socket kept open
+    // after its stream) must not hold the shutdown.
+    setTimeout(() => {
+      for (const res of this.#open.keys()) res.destroy();
+      for (const socket of this.#sockets) socket.destroy();
+    }, 500).unref();
   }
 }
 
@@ -118,6 +131,9 @@ export function registerStreamRoute(
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
         'x-accel-buffering': 'no',
+        // The connection ends with the stream (a client reconnects anyway), so a server
+        // that ends its streams at shutdown is not kept waiting by idle keep-alive sockets.
+        connection: 'close',
       });
       res.write(': connected\n\n');
       const heartbeat = setInterval(() => res.write(': ping\n\n'), opts.heartbeatMs);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
@@ -87,11 +88,23 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   // While shutting down, in-flight responses close their keep-alive connection, so
   // close() returns as soon as they are done instead of waiting out the idle timeout.
   let closing = false;
+  const sockets = new Set<Socket>();
+  fastify.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   // Live streams never finish on their own: they are ended first, so clients reconnect elsewhere.
   const streams = new StreamConnections({ maxConnections: config.live.maxConnections, maxBufferedBytes: config.live.maxBufferedBytes });
   fastify.addHook('preClose', async () => {
     closing = true;
     streams.closeAll();
+    // Fastify closes the connections idle when it starts closing; those of the streams just
+    // ended, and connections a client opened but never sent a request on, are not among
+    // them and would hold the shutdown: a moment later, every connection with no response
+    // in flight goes.
+    setTimeout(() => {
+      for (const socket of sockets) if (!(socket as { _httpMessage?: unknown })._httpMessage) socket.destroy();
+    }, 600).unref();
   });
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');

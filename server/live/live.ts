@@ -104,7 +104,7 @@ class Subscription {
   }
 
   wait(signal: AbortSignal | undefined): Promise<void> {
-    if (this.queue.length || this.behind) return Promise.resolve();
+    if (this.queue.length || this.behind || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);
@@ -183,19 +183,40 @@ export class Live implements LivePublisher {
    * aborts, `isFinal` says so, or the process shuts down. A `refetch` event stands in
    * for events that can no longer be replayed.
    */
-  async *stream<T>(opts: StreamOptions<T>): AsyncGenerator<TrackedEnvelope<T | RefetchEvent>, void, unknown> {
+  async stream<T>(opts: StreamOptions<T>): Promise<AsyncGenerator<TrackedEnvelope<T | RefetchEvent>, void, unknown>> {
     const sub = new Subscription(this.deps.queueLimit ?? DEFAULT_QUEUE_LIMIT);
     const subs = this.#topics.get(opts.topic) ?? new Set();
     this.#topics.set(opts.topic, subs);
     subs.add(sub);
+    const unregister = () => {
+      subs.delete(sub);
+      if (!subs.size && this.#topics.get(opts.topic) === subs) this.#topics.delete(opts.topic);
+    };
+    // A stream the caller never iterates (its client left first) must not stay registered.
+    opts.signal?.addEventListener('abort', unregister, { once: true });
     try {
-      // Listening before reading: whatever commits from here on is queued, what committed
-      // before is in the log or the snapshot; ids tell the two apart.
+      // Set up before the caller answers (the response's headers): listening first, so
+      // whatever commits from here on is queued; what committed before is in the log or
+      // the snapshot, and ids tell the two apart.
       await this.#listening(opts.signal);
+      const start = opts.lastEventId ? undefined : await this.#start(opts.topic, opts);
+      return this.#run(sub, opts, start, unregister);
+    } catch (error) {
+      unregister();
+      throw error;
+    }
+  }
+
+  async *#run<T>(
+    sub: Subscription,
+    opts: StreamOptions<T>,
+    start: { last: bigint; event?: TrackedEnvelope<T>; final?: boolean } | undefined,
+    unregister: () => void,
+  ): AsyncGenerator<TrackedEnvelope<T | RefetchEvent>, void, unknown> {
+    try {
       let last: bigint;
-      const resumeFrom = opts.lastEventId ? BigInt(opts.lastEventId) : undefined;
-      if (resumeFrom !== undefined) {
-        const replay = this.#replay(opts.topic, resumeFrom, opts);
+      if (!start) {
+        const replay = this.#replay(opts.topic, BigInt(opts.lastEventId!), opts);
         let next = await replay.next();
         while (!next.done) {
           yield next.value.event;
@@ -204,7 +225,6 @@ export class Live implements LivePublisher {
         }
         last = next.value;
       } else {
-        const start = await this.#start(opts.topic, opts);
         if (start.event) {
           yield start.event;
           if (start.final) return;
@@ -246,8 +266,7 @@ export class Live implements LivePublisher {
         if (opts.isFinal?.(data as T)) return;
       }
     } finally {
-      subs.delete(sub);
-      if (!subs.size) this.#topics.delete(opts.topic);
+      unregister();
     }
   }
 
@@ -302,6 +321,7 @@ export class Live implements LivePublisher {
     if (this.#client || this.#closed) return;
     this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
     if (!signal) return this.#connecting;
+    if (signal.aborted) return;
     await Promise.race([this.#connecting, new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))]);
   }
 
