@@ -659,6 +659,9 @@ export interface components {
             /** @description true when total is the exact number of matching users; false when counting stopped at 1000 or total is null */
             totalExact: boolean;
         };
+        VerificationSent: {
+            message: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1012,7 +1015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["VerificationSent"];
                 };
             };
             /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters) */

@@ -12,6 +12,7 @@ import {
   SignInResultSchema,
   SignUpInput,
   SignUpResultSchema,
+  VerificationSentSchema,
   VerifyEmailInput,
 } from './auth.schemas.ts';
 
@@ -72,7 +73,7 @@ export const authRouter = ({ auth }: { auth: AuthService }) =>
         rateLimited: MAIL_LIMIT,
       })
       .input(z.void())
-      .output(z.void())
+      .output(VerificationSentSchema)
       .mutation(({ ctx }) => auth.resendVerification(ctx.actor, clientOf(ctx.req))),
 
     requestPasswordReset: publicProcedure

@@ -36,6 +36,8 @@ export const MailedToken = text()
 
 export const VerifyEmailInput = z.object({ token: MailedToken });
 
+export const VerificationSentSchema = z.object({ message: z.string() }).meta({ id: 'VerificationSent' });
+
 export const RequestPasswordResetInput = z.object({ email: Email });
 
 export const PasswordResetRequestedSchema = z

@@ -123,10 +123,11 @@ export class AuthService {
   }
 
   /** Mails a new verification code to the signed-in user (limited like password resets). */
-  async resendVerification(actor: Actor, client: AuthClient): Promise<void> {
+  async resendVerification(actor: Actor, client: AuthClient): Promise<{ message: string }> {
     if (actor.emailVerified) throw new ConflictError('Your email address is already verified');
     await this.countAccountMail(client.ip, actor.email);
     await this.deps.jobs.add(this.deps.db, sendVerificationEmail, { userId: actor.userId });
+    return { message: `We sent a new code to ${actor.email}; the previous one no longer works.` };
   }
 
   /**

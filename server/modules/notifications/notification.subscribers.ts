@@ -11,12 +11,13 @@ import type { Mailer } from './mailer.ts';
  */
 export const notificationSubscribers = ({ mailer, users, accountTokens }: { mailer: Mailer; users: UserService; accountTokens: AccountTokenService }) => [
   subscriber(userEvents, 'user.created', 'notifications.welcome-email', async (event) => {
-    const user = await users.findContact(event.payload.userId);
-    if (!user) return;
+    // The account as it is now; gone or deactivated since: the welcome as the event says, without a code.
+    const account = await users.findContact(event.payload.userId);
+    const user = account ?? { email: event.payload.email, name: event.payload.name, emailVerified: false };
     // The code is made here, by the worker, just before the mail: it is never stored in
     // plain text anywhere, not even in the event. A repeated delivery makes a new code
     // (the old one stops working) and rewrites the same file.
-    const verification = user.emailVerified ? undefined : await accountTokens.issue(user.id, 'verify-email');
+    const verification = account && !account.emailVerified ? await accountTokens.issue(account.id, 'verify-email') : undefined;
     const { subject, text, html } = renderWelcomeEmail(user, verification);
     // Keyed by the event id: a delivery repeated after a crash between sending and
     // committing rewrites the same file (or reuses the same Message-ID over SMTP).
