@@ -736,7 +736,10 @@ export interface operations {
     "auth-changePassword": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -756,11 +759,13 @@ export interface operations {
             /** @description Done; no content */
             204: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid input: `issues` lists each offending field; or: Invalid input, or the current password is wrong (`issues[0].path` is `currentPassword`) */
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters); or: Invalid input, or the current password is wrong (`issues[0].path` is `currentPassword`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -787,6 +792,17 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description Request body larger than the limit */
             413: {
                 headers: {
@@ -798,6 +814,15 @@ export interface operations {
             };
             /** @description Request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -828,7 +853,10 @@ export interface operations {
     "auth-resetPassword": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -852,13 +880,26 @@ export interface operations {
             /** @description Done; no content */
             204: {
                 headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid input: `issues` lists each offending field; or: Invalid input, or the code is wrong, already used or expired (`issues[0].path` is `token`) */
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters); or: Invalid input, or the code is wrong, already used or expired (`issues[0].path` is `token`) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -876,6 +917,15 @@ export interface operations {
             };
             /** @description Request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -101,8 +101,6 @@ export const authRouter = ({ auth }: { auth: AuthService }) =>
           errorResponses: BAD_CODE_RESPONSE,
         },
         successStatus: 204,
-        // The code is spent by the first call: a replay could only answer 400.
-        idempotency: false,
       })
       .input(ResetPasswordInput)
       .output(z.void())
@@ -119,7 +117,6 @@ export const authRouter = ({ auth }: { auth: AuthService }) =>
         },
         successStatus: 204,
         rateLimited: 'counted as sign-in attempts against your account',
-        idempotency: false,
       })
       .input(ChangePasswordInput)
       .output(z.void())
