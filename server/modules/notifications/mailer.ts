@@ -71,7 +71,8 @@ function createTransportMailer(config: Config['mail'], logger: Logger): Mailer {
       async send(message) {
         const { mail } = envelope(message);
         const info = await transport.sendMail(mail);
-        logger.info({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, `mail sent by SMTP to ${message.to}`);
+        logger.info({ mail: { messageId: info.messageId } }, 'mail sent by SMTP');
+        logger.debug({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, 'mail recipient');
         return { messageId: info.messageId };
       },
       close: () => transport.close(),
@@ -84,13 +85,17 @@ function createTransportMailer(config: Config['mail'], logger: Logger): Mailer {
     async send(message) {
       const { key, mail } = envelope(message);
       const info = await transport.sendMail(mail);
-      await fs.mkdir(config.dir, { recursive: true });
+      // Mails are personal data: only this OS user may read them (0700 directory, 0600 files).
+      await fs.mkdir(config.dir, { recursive: true, mode: 0o700 });
       const file = path.join(config.dir, `${key}.eml`);
       // Write then rename, so a reader never sees half a message.
       const partial = `${file}.${process.pid}.partial`;
-      await fs.writeFile(partial, info.message as Buffer);
+      await fs.writeFile(partial, info.message as Buffer, { mode: 0o600 });
       await fs.rename(partial, file);
-      logger.info({ mail: { to: message.to, subject: message.subject, messageId: info.messageId, file } }, `mail to ${message.to} written to ${file}`);
+      // The recipient and subject name a person: info lines (kept and shipped) get the
+      // message's ids only; debug has the rest for local troubleshooting.
+      logger.info({ mail: { messageId: info.messageId, file } }, `mail written to ${file}`);
+      logger.debug({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, 'mail recipient');
       return { messageId: info.messageId, file };
     },
     close: () => transport.close(),
