@@ -155,6 +155,14 @@ export const EnvSchema = z.object({
   PASSWORD_RESET_LIMIT_PER_HOUR: limit(5, 'Password-reset and verification mails per hour, per client IP and per account'),
   REPORT_LIMIT_PER_HOUR: limit(20, 'Report requests per hour per user'),
   MAX_PENDING_REPORTS: limit(3, 'Reports one user may have queued or in progress at once; more is a 429'),
+  REPORT_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30)
+    .describe(
+      'Days a report is kept after it was requested: then a daily job deletes it, its stored file (on every backend) and its `.eml` file. `0` keeps reports forever.',
+    ),
   IDEMPOTENCY_TTL_HOURS: z.coerce
     .number()
     .positive()
@@ -282,6 +290,8 @@ export interface Config {
   trustProxy: false | number | string[];
   trpcMaxBatch: number;
   docsEnabled: boolean;
+  /** Days reports (rows, files, mails) are kept; 0 = forever. */
+  reportRetentionDays: number;
   sessionMaxAgeDays: number;
   idempotency: { ttlHours: number; maxResponseBytes: number };
   failpoint: string | undefined;
@@ -342,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     trpcMaxBatch: e.TRPC_MAX_BATCH,
     docsEnabled: e.DOCS_ENABLED,
+    reportRetentionDays: e.REPORT_RETENTION_DAYS,
     sessionMaxAgeDays: e.SESSION_MAX_AGE_DAYS,
     idempotency: { ttlHours: e.IDEMPOTENCY_TTL_HOURS, maxResponseBytes: e.IDEMPOTENCY_MAX_RESPONSE_BYTES },
     failpoint: e.TEST_FAILPOINT,
