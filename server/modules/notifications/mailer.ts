@@ -30,6 +30,12 @@ export interface SentMail {
 export interface Mailer {
   readonly transport: 'file' | 'smtp';
   send(message: MailMessage): Promise<SentMail>;
+  /**
+   * Deletes the copy this process keeps of the mail sent with `key` (the file
+   * transport's `.eml`), for data that expires; true if there was one. A mail handed to
+   * an SMTP server is out of our hands: nothing to delete.
+   */
+  forget(key: string): Promise<boolean>;
   close(): void;
 }
 
@@ -49,6 +55,7 @@ function traced(mailer: Mailer): Mailer {
   return {
     transport: mailer.transport,
     send: (message) => (isTracing() ? withSpan('mail.send', { attributes: { 'duality.mail.transport': mailer.transport } }, () => mailer.send(message)) : mailer.send(message)),
+    forget: (key) => mailer.forget(key),
     close: () => mailer.close(),
   };
 }
@@ -75,6 +82,7 @@ function createTransportMailer(config: Config['mail'], logger: Logger): Mailer {
         logger.debug({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, 'mail recipient');
         return { messageId: info.messageId };
       },
+      forget: async () => false,
       close: () => transport.close(),
     };
   }
@@ -97,6 +105,16 @@ function createTransportMailer(config: Config['mail'], logger: Logger): Mailer {
       logger.info({ mail: { messageId: info.messageId, file } }, `mail written to ${file}`);
       logger.debug({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, 'mail recipient');
       return { messageId: info.messageId, file };
+    },
+    async forget(key) {
+      if (!SAFE_KEY.test(key)) throw new Error(`Mail key "${key}" must match ${SAFE_KEY}`);
+      try {
+        await fs.unlink(path.join(config.dir, `${key}.eml`));
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw error;
+      }
     },
     close: () => transport.close(),
   };
