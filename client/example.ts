@@ -60,3 +60,29 @@ try {
 }
 
 await api.auth.signOut.mutate(); // the token stops working everywhere
+
+// #region live-progress
+// A report, watched live: a progress bar in the terminal until it is ready (or failed).
+const { id: reportId } = await api.reports.generate.mutate({ kind: 'product-catalog' });
+await new Promise<void>((resolve, reject) => {
+  const sub = api.reports.watch.subscribe(
+    { id: reportId },
+    {
+      onData: ({ data }) => {
+        if (data.type === 'refetch') return; // missed events are gone: the next event is the current state
+        const { status, progress } = data.report;
+        const bar = '#'.repeat(Math.round(progress / 5)).padEnd(20, '.');
+        process.stdout.write(`\rreport [${bar}] ${String(progress).padStart(3)}% ${status}   `);
+      },
+      onComplete: () => {
+        process.stdout.write('\n');
+        resolve(); // the stream ends after ready or failed
+      },
+      onError: (error) => {
+        sub.unsubscribe();
+        reject(error);
+      },
+    },
+  );
+});
+// #endregion live-progress

@@ -17,6 +17,7 @@ export const productRouter = ({ products }: { products: ProductService }) =>
       .output(ProductPageSchema)
       .query(({ input }) => products.list(input)),
 
+    // #region live-subscription
     changes: publicProcedure
       .meta({
         stream: {
@@ -28,6 +29,7 @@ export const productRouter = ({ products }: { products: ProductService }) =>
       })
       .input(ProductChangesInput)
       .subscription(({ input, signal }) => products.changes({ lastEventId: input.lastEventId, signal })),
+    // #endregion live-subscription
 
     get: publicProcedure
       .meta({ openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'Get an active product' }, etag: true })
