@@ -2120,7 +2120,7 @@ export interface operations {
     "products-changes": {
         parameters: {
             query?: {
-                lastEventId?: string | null;
+                lastEventId?: string;
             };
             header?: {
                 /** @description Resume after this event id (EventSource sends it on reconnect) */
@@ -2415,7 +2415,7 @@ export interface operations {
     "reports-watch": {
         parameters: {
             query?: {
-                lastEventId?: string | null;
+                lastEventId?: string;
             };
             header?: {
                 /** @description Resume after this event id (EventSource sends it on reconnect) */
@@ -3127,7 +3127,7 @@ export interface operations {
     "users-notifications": {
         parameters: {
             query?: {
-                lastEventId?: string | null;
+                lastEventId?: string;
             };
             header?: {
                 /** @description Resume after this event id (EventSource sends it on reconnect) */

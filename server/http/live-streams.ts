@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { getTRPCErrorFromUnknown, isTrackedEnvelope, type AnyTRPCProcedure } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorHeaders, HTTP_STATUS, ServiceUnavailableError, toErrorBody, type ErrorBody } from '../errors.ts';
+import { errorHeaders, HTTP_STATUS, INPUT_VALIDATION_MESSAGE, ServiceUnavailableError, toErrorBody, ValidationError, type ErrorBody } from '../errors.ts';
 import { cachedJson } from '../live/live.ts';
 import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context, ContextSource } from '../trpc/context.ts';
@@ -107,6 +107,10 @@ export function registerStreamRoute(
     handler: async (request, reply) => {
       labelRequest(request, label);
       const lastEventId = request.headers['last-event-id'];
+      if (typeof lastEventId === 'string' && lastEventId !== '' && !/^\d{1,18}$/.test(lastEventId)) {
+        const issue = { path: ['Last-Event-ID'], message: 'An event id is the decimal number an earlier event carried', code: 'invalid_format' };
+        return sendError(request, reply, new ValidationError(INPUT_VALIDATION_MESSAGE, [issue]), opts.isProduction, info.path);
+      }
       const input = coerce({
         ...(request.query as Record<string, unknown>),
         ...(typeof lastEventId === 'string' && lastEventId !== '' ? { lastEventId } : {}),

@@ -35,7 +35,7 @@ export type RefetchEvent = z.output<typeof RefetchEventSchema>;
 export const LastEventId = z
   .string()
   .regex(/^\d{1,18}$/, 'An event id is the decimal number an earlier event carried')
-  .nullish()
+  .optional()
   .meta({ description: 'Resume after this event id (what the `Last-Event-ID` header carries; browsers send it on reconnect)' });
 
 /** Input fields every resumable subscription takes. */

@@ -4,6 +4,7 @@ import { needsVerifiedEmail } from '../../server/trpc/access.ts';
 import { describeApi, PERMISSIONS } from '../../server/app.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeRole } from '../helpers/factories.ts';
+import { openStream, trpcSubscribe } from '../helpers/sse.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /**
@@ -28,6 +29,7 @@ afterAll(() => t.close());
 
 /** Calls a procedure on the tRPC door with no input: access is checked before the input. */
 async function callTrpc(p: ProcedureInfo, headers: Record<string, string>) {
+  if (p.type === 'subscription') return subscribeTrpc(p, headers);
   const res =
     p.type === 'query'
       ? await fetch(`${t.url}/trpc/${p.path}`, { headers })
@@ -37,8 +39,24 @@ async function callTrpc(p: ProcedureInfo, headers: Record<string, string>) {
   return { status: res.status, code: body.error?.json.data.code, message: body.error?.json.message };
 }
 
+/**
+ * Opens a subscription on the tRPC door (SSE): an error before the stream opens is its
+ * `serialized-error` event, carrying the status it stands for; a first event of any
+ * other kind means the call got through.
+ */
+async function subscribeTrpc(p: ProcedureInfo, headers: Record<string, string>) {
+  const input = encodeURIComponent(JSON.stringify({ json: { id: SOME_ID } }));
+  const r = await trpcSubscribe(`${t.url}/trpc/${p.path}?input=${input}`, headers);
+  return { status: r.status, code: r.error?.data.code, message: r.error?.message };
+}
+
 /** Calls a procedure on the REST door (when it has one), with placeholder path parameters and an empty body. */
 async function callRest(p: ProcedureInfo, headers: Record<string, string>) {
+  if (p.meta.stream) {
+    const stream = await openStream(`${t.url}/api/v1${p.meta.stream.path.replace(/\{[^}]+\}/g, SOME_ID)}`, { headers });
+    stream.close();
+    return { status: stream.status, code: stream.error?.code, message: stream.error?.message };
+  }
   const { method, path } = p.meta.openapi!;
   const url = path.replace(/\{[^}]+\}/g, SOME_ID);
   const res = await t.rest(method, url, { headers, ...(method === 'GET' || method === 'DELETE' ? {} : { body: {} }) });
@@ -48,7 +66,7 @@ async function callRest(p: ProcedureInfo, headers: Record<string, string>) {
 /** `headers` is called once per door, so a door can be given a fresh session (sign-out ends one). */
 async function callBothDoors(p: ProcedureInfo & { plain: boolean }, headers: () => Record<string, string> | Promise<Record<string, string>>) {
   const results = p.plain ? [] : [{ door: 'trpc', ...(await callTrpc(p, await headers())) }];
-  if (p.meta.openapi) results.push({ door: 'rest', ...(await callRest(p, await headers())) });
+  if (p.meta.openapi || p.meta.stream) results.push({ door: 'rest', ...(await callRest(p, await headers())) });
   return results;
 }
 
@@ -80,7 +98,7 @@ function allBut(permission: string): Promise<string> {
  * The procedures anyone may call. Making another one public is a decision, taken
  * by adding it here; a procedure that is public by mistake fails the first test.
  */
-const PUBLIC_PROCEDURES = ['auth.signIn', 'auth.signUp', 'auth.verifyEmail', 'auth.requestPasswordReset', 'auth.resetPassword', 'products.get', 'products.list'];
+const PUBLIC_PROCEDURES = ['auth.signIn', 'auth.signUp', 'auth.verifyEmail', 'auth.requestPasswordReset', 'auth.resetPassword', 'products.changes', 'products.get', 'products.list'];
 
 describe('every procedure is protected as it declares', () => {
   it('exactly the listed procedures are public', () => {

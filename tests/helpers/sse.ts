@@ -123,3 +123,37 @@ export async function openStream(url: string, opts: { headers?: Record<string, s
     close: () => controller.abort(),
   };
 }
+
+/**
+ * Opens a subscription on the tRPC door and returns how it started: an error before the
+ * stream opens is tRPC's `serialized-error` event (HTTP 200, the status it stands for in
+ * `data.httpStatus`); a stream that stays quiet after `connected` is open (status 200).
+ */
+export async function trpcSubscribe(url: string, headers: Record<string, string> = {}): Promise<{ status: number; error?: { message: string; data: { code: string; httpStatus: number; issues?: { path: (string | number)[] }[] } } }> {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal: controller.signal });
+  if (!res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    const body = (await res.json()) as { error?: { json: any } };
+    return { status: res.status, ...(body.error ? { error: body.error.json } : {}) };
+  }
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  try {
+    for (;;) {
+      // An error follows `connected` at once; a stream that stays quiet a moment longer is open.
+      const connected = text.includes('event: connected');
+      const read = await Promise.race([reader.read(), ...(connected ? [new Promise<'open'>((r) => setTimeout(() => r('open'), 500))] : [])]);
+      if (read === 'open') return { status: 200 };
+      if (read.done) return { status: res.status };
+      text += read.value;
+      const error = /event: serialized-error\ndata: (.*)\n/.exec(text);
+      if (error) {
+        const shape = JSON.parse(error[1]!).json;
+        return { status: shape.data.httpStatus, error: shape };
+      }
+      if (/\n\n(id: |data: |event: ping)/.test(text.slice(text.indexOf('\n\n')))) return { status: 200 };
+    }
+  } finally {
+    controller.abort();
+  }
+}

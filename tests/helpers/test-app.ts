@@ -82,8 +82,12 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
         body = JSON.stringify(opts.body);
         headers['content-type'] ??= 'application/json';
       }
-      const res = await fetch(`${address}/api/v1${p}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const text = await res.text();
+      const controller = new AbortController();
+      const res = await fetch(`${address}/api/v1${p}`, { method, headers, signal: controller.signal, ...(body !== undefined ? { body } : {}) });
+      // A live stream never ends on its own: its status and headers are the answer (read events with tests/helpers/sse.ts).
+      const streaming = res.headers.get('content-type')?.startsWith('text/event-stream');
+      if (streaming) controller.abort();
+      const text = streaming ? '' : await res.text();
       let parsed: unknown = text;
       try {
         parsed = text ? JSON.parse(text) : undefined;

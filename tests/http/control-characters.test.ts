@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { listProcedures } from '../../server/http/procedure-meta.ts';
+import { trpcSubscribe } from '../helpers/sse.ts';
 import { describeApi } from '../../server/app.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -76,6 +77,19 @@ describe('NUL and control characters in any string input are a 400, on both door
         it(`${p.path} ${field.join('.')} with ${label}`, async () => {
           const input = inputWith(field, value);
           const trpcUrl = `${t.url}/trpc/${p.path}`;
+          if (p.type === 'subscription') {
+            // Refused before the stream opens: tRPC's error event on /trpc, the usual 400 on REST.
+            const sub = await trpcSubscribe(`${trpcUrl}?input=${encodeURIComponent(JSON.stringify({ json: { id: '00000000-0000-4000-8000-000000000000', ...(input as object) } }))}`, asAdmin);
+            expect(sub.status, JSON.stringify(sub)).toBe(400);
+            expect(sub.error?.data.issues?.map((i) => i.path)).toContainEqual(field);
+            let url: string = p.meta.stream!.path;
+            const params = [...url.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+            for (const name of params) url = url.replace(`{${name}}`, encodeURIComponent(field[0] === name ? value : '00000000-0000-4000-8000-000000000000'));
+            const query = params.includes(String(field[0])) ? '' : `?${field[0]}=${encodeURIComponent(value)}`;
+            const res = await t.rest('GET', `${url}${query}`, { headers: asAdmin });
+            expect(res.status, JSON.stringify(res.body)).toBe(400);
+            return;
+          }
           const trpc =
             p.type === 'query'
               ? await fetch(`${trpcUrl}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers: asAdmin })
