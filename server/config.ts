@@ -174,7 +174,7 @@ export const EnvSchema = z.object({
   TRUST_PROXY: TrustProxy.default(false).describe(
     'Which proxies in front of the server may set X-Forwarded-For/-Proto/-Host: `false`, a hop count (e.g. `1`), or a comma-separated list of addresses/CIDR ranges. `true` is refused (any client could pick its IP).',
   ),
-  DOCS_ENABLED: flag('true').describe('Serve the API browser at /docs (the document stays at /openapi.json). Turn off in production if the API should not be browsable.'),
+  DOCS_ENABLED: flag('true').describe('Serve the API browser at /docs (with /docs/json and /docs/yaml). `false`: those answer 404; the document stays at /openapi.json. Turn off in production if the API should not be browsable.'),
   SESSION_MAX_AGE_DAYS: z.coerce
     .number()
     .int()

@@ -1,5 +1,6 @@
-# In a second terminal, while `npm start` runs. First an administrator (the first account):
-npm run user:create -- --email admin@example.com --name Admin --password 'a long secret' --role admin
+# In a second terminal, while `npm start` runs. First an administrator (the first account);
+# without --password-stdin it asks for the password on the terminal:
+echo 'a long secret' | npm run user:create -- --email admin@example.com --name Admin --password-stdin --role admin
 
 # Sign in over REST and keep the session token:
 TOKEN=$(curl -s localhost:3000/api/v1/auth/sign-in -H 'content-type: application/json' \

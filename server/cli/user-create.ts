@@ -5,10 +5,11 @@ import { migrateToLatest } from '../db/migrations.ts';
 import { AppError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { NewUserInput, RoleName } from '../modules/users/user.schemas.ts';
+import { promptSecret, readSecretFromStdin } from './read-secret.ts';
 import { CliError, runWithDatabase } from './with-database.ts';
 
 /**
- * `npm run user:create -- --email E --name N --password P [--role admin]...`
+ * `npm run user:create -- --email E --name N [--password-stdin] [--role admin]...`
  *
  * Creates an account the way sign-up does (same validation, same service, the
  * member role) plus any `--role`, typically the first administrator. Works against
@@ -16,16 +17,23 @@ import { CliError, runWithDatabase } from './with-database.ts';
  * Pending migrations are applied first, as `npm start` does, so the first admin
  * can be created on a fresh install before the server has ever run.
  * Exits 1 with one line saying what was wrong on invalid input or a duplicate email.
+ *
+ * The password comes from a prompt on a terminal, or from stdin with `--password-stdin`
+ * (scripts, CI). `--password P` still works but puts the password where `ps` and the
+ * shell's history show it, so it warns on stderr.
  */
-const USAGE = 'usage: npm run user:create -- --email <email> --name <name> --password <password> [--role <role>]...';
+const USAGE =
+  'usage: npm run user:create -- --email <email> --name <name> [--password-stdin] [--role <role>]...\n' +
+  '  The password is asked for on a terminal; with --password-stdin it is read from stdin (one line).';
 
-let values: { email?: string; name?: string; password?: string; role?: string[]; help?: boolean };
+let values: { email?: string; name?: string; password?: string; 'password-stdin'?: boolean; role?: string[]; help?: boolean };
 try {
   ({ values } = parseArgs({
     options: {
       email: { type: 'string' },
       name: { type: 'string' },
       password: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
       role: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -40,7 +48,27 @@ if (values.help) {
   process.exit(0);
 }
 
-const parsed = NewUserInput.extend({ role: z.array(RoleName).default([]) }).safeParse(values);
+const { 'password-stdin': passwordFromStdin, ...options } = values;
+if (options.password !== undefined && passwordFromStdin) {
+  console.error(`--password and --password-stdin cannot be used together\n${USAGE}`);
+  process.exit(1);
+}
+if (options.password !== undefined) {
+  console.error('warning: --password puts the password where `ps` and your shell history show it; use the prompt or --password-stdin instead.');
+} else if (passwordFromStdin) {
+  options.password = await readSecretFromStdin();
+} else if (process.stdin.isTTY) {
+  options.password = await promptSecret('Password: ');
+  if ((await promptSecret('Repeat the password: ')) !== options.password) {
+    console.error('The passwords do not match.');
+    process.exit(1);
+  }
+} else {
+  console.error(`No password: stdin is not a terminal, so pass --password-stdin and pipe the password in.\n${USAGE}`);
+  process.exit(1);
+}
+
+const parsed = NewUserInput.extend({ role: z.array(RoleName).default([]) }).safeParse(options);
 if (!parsed.success) {
   const problems = parsed.error.issues.map((i) => `  --${i.path.join('.') || 'input'}: ${i.message}`);
   console.error(`Invalid input:\n${problems.join('\n')}\n${USAGE}`);

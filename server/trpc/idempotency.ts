@@ -27,6 +27,7 @@ class RolledBack {
   constructor(readonly result: unknown) {}
 }
 class LostRace {}
+class NestedFailure {}
 
 /**
  * Idempotency keys for every mutation, on both doors (docs/retries.md). With an
@@ -54,36 +55,52 @@ export const idempotency = middleware(async ({ ctx, type, path, meta, getRawInpu
   const { transactions, idempotency: store, failpoint } = ctx.pipeline;
   // The key is the caller's: another user's identical key is another key. Without a
   // session the fingerprint (which covers the whole input) is what guards the record.
-  const scope = ctx.actor ? `user:${ctx.actor.userId}` : 'anonymous';
+  const scopeKey = ctx.actor ? `user:${ctx.actor.userId}` : 'anonymous';
   const fingerprint = createHash('sha256')
     .update(`${path}\n${canonicalJson(await getRawInput())}`)
     .digest('hex');
 
-  let outcome: { replay: StoredOutcome } | { result: Awaited<ReturnType<typeof next>> };
-  try {
-    outcome = await transactions.run(async (trx) => {
-      const claim = await store.claim(trx, scope, key);
-      if (!claim.locked) throw new IdempotencyKeyInUseError();
-      if (claim.existing) return { replay: claim.existing };
+  type Outcome = { replay: StoredOutcome } | { result: Awaited<ReturnType<typeof next>> };
+  const attempt = (flattenNested: boolean): Promise<Outcome> =>
+    transactions.run(
+      async (trx, scope) => {
+        const claim = await store.claim(trx, scopeKey, key);
+        if (!claim.locked) throw new IdempotencyKeyInUseError();
+        if (claim.existing) return { replay: claim.existing };
 
-      const result = await next();
-      const record = toRecord(ctx, result, { procedure: path, fingerprint, successStatus: meta?.successStatus ?? 200, maxBytes: store.opts.maxResponseBytes });
-      if (!record) throw new RolledBack(result);
-      let saved: boolean;
-      try {
-        saved = await store.save(trx, scope, key, record);
-      } catch {
-        // The procedure left the transaction unusable (a failed statement outside its
-        // own savepoint): nothing can commit, so nothing is stored and the key stays free.
-        throw new RolledBack(result);
-      }
-      if (!saved) throw new LostRace();
-      return { result };
+        const result = await next();
+        // A service transaction failed inside the call; flattened, it had no savepoint to
+        // undo its writes alone, so nothing here may commit.
+        if (scope.nestedFailed) throw new NestedFailure();
+        const record = toRecord(ctx, result, { procedure: path, fingerprint, successStatus: meta?.successStatus ?? 200, maxBytes: store.opts.maxResponseBytes });
+        if (!record) throw new RolledBack(result);
+        let saved: boolean;
+        try {
+          saved = await store.save(trx, scopeKey, key, record);
+        } catch {
+          // The procedure left the transaction unusable (a failed statement outside its
+          // own savepoint): nothing can commit, so nothing is stored and the key stays free.
+          throw new RolledBack(result);
+        }
+        if (!saved) throw new LostRace();
+        return { result };
+      },
+      { flattenNested },
+    );
+
+  let outcome: Outcome;
+  try {
+    // Most calls succeed: run their service transactions without savepoints (two round
+    // trips fewer each). If one of them failed, everything was rolled back, and the call
+    // runs again the careful way, so a failure is stored exactly as it would have been.
+    outcome = await attempt(true).catch((error: unknown) => {
+      if (error instanceof NestedFailure) return attempt(false);
+      throw error;
     });
   } catch (error) {
     if (error instanceof RolledBack) return error.result as Awaited<ReturnType<typeof next>>;
     if (!(error instanceof LostRace)) throw error;
-    const winner = await store.find(transactions.root, scope, key);
+    const winner = await store.find(transactions.root, scopeKey, key);
     if (!winner) throw new IdempotencyKeyInUseError();
     outcome = { replay: winner };
   }

@@ -7,7 +7,8 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 /**
  * The docs page as a person uses it: Debian's Chromium, headless, opens /docs on
  * 127.0.0.1 and runs "Try it out" on GET /products. It fails if the page calls another
- * origin (an absolute `servers` entry built from a Host header did) or is blocked.
+ * origin (an absolute `servers` entry built from a Host header did) or is blocked, and
+ * if the page's Content-Security-Policy blocks anything it does (console or event).
  * .ci/run installs Chromium; only outside CI may a machine without it skip this.
  */
 const CHROMIUM = '/usr/bin/chromium';
@@ -35,7 +36,14 @@ describe.skipIf(!available && !process.env.CI)('the docs page in a browser', { t
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
-    await page.goto(`${t.url}/docs/`);
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content[- ]Security[- ]Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await page.exposeFunction('reportCspViolation', (v: string) => violations.push(v));
+    await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(e.violatedDirective + ' blocked ' + e.blockedURI))`);
+    const docs = await page.goto(`${t.url}/docs/`);
+    expect(docs?.headers()['content-security-policy']).toContain("script-src 'self'");
     const operation = page.locator('#operations-products-products-list');
     await operation.locator('.opblock-summary').click();
     await operation.locator('button.try-out__btn').click();
@@ -47,5 +55,6 @@ describe.skipIf(!available && !process.env.CI)('the docs page in a browser', { t
     const api = requests.filter((u) => u.includes('/api/v1/products'));
     expect(api.length).toBeGreaterThan(0);
     for (const u of api) expect(new URL(u).origin).toBe(new URL(t.url).origin);
+    expect(violations).toEqual([]);
   });
 });

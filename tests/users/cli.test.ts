@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,9 +38,36 @@ async function userCreate(...args: string[]): Promise<{ code: number; stdout: st
   }
 }
 
+/**
+ * One node process (no tsx wrapper), so /proc/<pid>/cmdline is the command's own. `feed`
+ * runs once the process is up and gets its pid and stdin.
+ */
+function userCreateWithStdin(args: string[], feed: (pid: number, stdin: NodeJS.WritableStream) => Promise<void>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/user-create.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return feed(child.pid!, child.stdin).then(async () => ({ code: await exited, stdout, stderr }));
+}
+
 describe('npm run user:create', () => {
-  it('creates the first admin, who can then sign in with that password', async () => {
-    const res = await userCreate('--email', 'Root@Example.com', '--name', 'Root', '--password', 'a long admin password', '--role', 'admin');
+  it('creates the first admin from a password on stdin, which never appears in the process list', async () => {
+    const password = 'a long admin password';
+    let cmdline = '';
+    const res = await userCreateWithStdin(['--email', 'Root@Example.com', '--name', 'Root', '--password-stdin', '--role', 'admin'], async (pid, stdin) => {
+      // While the command waits for its password, read what `ps` would show.
+      await new Promise((r) => setTimeout(r, 300));
+      cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+      stdin.end(`${password}\n`);
+    });
+    expect(cmdline).toContain('--password-stdin');
+    expect(cmdline).not.toContain(password);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^Created user Root@Example\.com \([0-9a-f-]{36}\) with roles: admin, member\n$/);
@@ -49,8 +77,24 @@ describe('npm run user:create', () => {
     expect(roles.sort()).toEqual(['admin', 'member']);
   });
 
+  it('still takes --password, with a warning on stderr; refuses no password at all when stdin is no terminal', async () => {
+    const res = await userCreate('--email', 'flag@example.com', '--name', 'Flag', '--password', 'a long flag password');
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/^warning: --password puts the password where `ps` and your shell history show it/);
+    const user = await db('users').where({ email: 'flag@example.com' }).first();
+    expect(await verifyPassword(user.passwordHash, 'a long flag password')).toBe(true);
+
+    const none = await userCreateWithStdin(['--email', 'none@example.com', '--name', 'None'], async (_pid, stdin) => void stdin.end());
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('No password: stdin is not a terminal, so pass --password-stdin');
+    const both = await userCreate('--email', 'both@example.com', '--name', 'Both', '--password', 'x', '--password-stdin');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('--password and --password-stdin cannot be used together');
+    expect(await db('users').whereIn('email', ['none@example.com', 'both@example.com'])).toEqual([]);
+  });
+
   it('exits 1 with a clear message on a duplicate email, leaving nothing behind', async () => {
-    const res = await userCreate('--email', 'root@example.com', '--name', 'Again', '--password', 'another password', '--role', 'admin');
+    const res = await userCreateWithStdin(['--email', 'root@example.com', '--name', 'Again', '--password-stdin', '--role', 'admin'], async (_pid, stdin) => void stdin.end('another password'));
     expect(res.code).toBe(1);
     expect(res.stderr.trim()).toBe('An account with this email already exists');
     expect(await db('users').whereRaw('lower(email) = ?', ['root@example.com'])).toHaveLength(1);

@@ -7,10 +7,10 @@ import { fetchPage } from '../../lib/pagination.ts';
 import { conditionalWriteMissed } from '../../lib/row-version.ts';
 import { statementsOf } from '../../db/statements.ts';
 import { Product } from './product.model.ts';
+import type { ArchiveProductInput, CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
 
 /** get, create, update and archive run as named statements; the list and the reports use the query builder. */
 const statements = statementsOf(Product);
-import type { ArchiveProductInput, CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
 
 /**
  * Products: CRUD and the filtered list. Creating and archiving
