@@ -4,7 +4,9 @@
  * sequential requests made with callback-style node:http (which itself creates none).
  * A count, not a timing: exact on a busy machine. Issue 20's target: ≤ 30 per get-by-id.
  *
- * BENCH_REQUESTS (default 200) per scenario. DATABASE_URL as for the other benchmarks.
+ * BENCH_REQUESTS (default 200) per scenario. BENCH_PROMISE_SOURCES=1 also says which
+ * package (or app folder) created them: the first stack frame outside Node's core. DATABASE_URL
+ * as for the other benchmarks.
  */
 import { createHook } from 'node:async_hooks';
 import http from 'node:http';
@@ -41,9 +43,19 @@ try {
     });
 
   let promises = 0;
+  const traced = process.env.BENCH_PROMISE_SOURCES === '1';
+  if (traced) Error.stackTraceLimit = 30;
+  const sources = new Map<string, number>();
   const hook = createHook({
     init(_id, type) {
-      if (type === 'PROMISE') promises += 1;
+      if (type !== 'PROMISE') return;
+      promises += 1;
+      if (traced) {
+        const frame = new Error().stack!.split('\n').slice(2).find((l) => !l.includes('node:') && !l.includes('<anonymous>') && !l.includes('promise-count.ts')) ?? '(node core)';
+        const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame) ?? /\/(server\/[^/]+\/[^/:]+)/.exec(frame);
+        const source = m ? m[1]! : frame.trim();
+        sources.set(source, (sources.get(source) ?? 0) + 1);
+      }
     },
   });
   const pick = (i: number) => ids[i % ids.length]!;
@@ -65,7 +77,12 @@ try {
       if (status >= 300) throw new Error(`${name}: status ${status}`);
     }
     hook.disable();
-    rows.push({ scenario: name, 'promises per request': Math.round((promises - REQUESTS) / REQUESTS * 10) / 10 });
+    rows.push({ scenario: name, 'promises per request': Math.round(((promises - REQUESTS) / REQUESTS) * 10) / 10 });
+    if (traced) {
+      console.log(name);
+      console.table([...sources].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([source, n]) => ({ source, 'per request': Math.round((n / REQUESTS) * 10) / 10 })));
+      sources.clear();
+    }
   }
   console.table(rows);
   agent.destroy();

@@ -1,5 +1,5 @@
 import { Model } from 'objection';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKnex, type Knex } from '../../server/db/knex.ts';
 import { positional, runStatement, statementsOf } from '../../server/db/statements.ts';
 import { TransactionScope } from '../../server/db/request-transaction.ts';
@@ -105,6 +105,31 @@ describe('model statements', () => {
     expect(() => statementsOf(Hooked)).toThrow(/overrides \$beforeInsert/);
     expect(() => statementsOf(Validated)).toThrow(/jsonSchema/);
     expect(() => statementsOf(Undeclared)).toThrow(/columns/);
+  });
+
+  it("takes an idle connection from knex's pool without tarn's acquire, gives it back, and queues behind a busy one", async () => {
+    const p = await makeProduct(db);
+    const pool = (db.client as { pool: { acquire(): unknown; numUsed(): number; numFree(): number; free: { resource: Record<string, unknown> }[] } }).pool;
+    const acquire = vi.spyOn(pool, 'acquire');
+    try {
+      await products.findById(db, p.id);
+      expect(acquire).not.toHaveBeenCalled();
+      expect([pool.numUsed(), pool.numFree()]).toEqual([0, 1]);
+      // Five at once on a pool of one: the first takes the idle connection, the rest wait in tarn.
+      const found = await Promise.all(Array.from({ length: 5 }, () => products.findById(db, p.id)));
+      expect(found.every((f) => f?.id === p.id)).toBe(true);
+      expect(acquire).toHaveBeenCalledTimes(4);
+      expect([pool.numUsed(), pool.numFree()]).toEqual([0, 1]);
+      // A connection an error disposed of is left to tarn, which validates it away and opens another.
+      acquire.mockClear();
+      const old = pool.free[0]!.resource;
+      old.__knex__disposed = 'broken for the test';
+      expect((await products.findById(db, p.id))?.id).toBe(p.id);
+      expect(acquire).toHaveBeenCalledTimes(1);
+      expect(pool.free[0]!.resource).not.toBe(old);
+    } finally {
+      acquire.mockRestore();
+    }
   });
 
   it('positional() turns knex placeholders into $n and keeps an escaped ? literal', async () => {
