@@ -54,7 +54,8 @@ export function registerRestDoor(
             ctx,
             path: info.path,
             type: info.type,
-            getRawInput: async () => input,
+            getRawInput: () => Promise.resolve(input),
+            rawInput: input,
             signal: undefined,
             batchIndex: 0,
           });

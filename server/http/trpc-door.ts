@@ -106,7 +106,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
           const input = inputs[index];
           try {
             if (contextError) throw contextError;
-            const data = await compiled.get(p)!({ ctx, path: p, type: type!, getRawInput: async () => input, signal: undefined, batchIndex: index });
+            const data = await compiled.get(p)!({ ctx, path: p, type: type!, getRawInput: () => Promise.resolve(input), rawInput: input, signal: undefined, batchIndex: index });
             return { item: { result: { data } }, status: 200 };
           } catch (cause) {
             const error = getTRPCErrorFromUnknown(cause);

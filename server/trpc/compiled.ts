@@ -18,6 +18,9 @@ import type { Meta } from './init.ts';
  * - input parse → resolver → output parse run as one step (tRPC's own parsers, sync when
  *   the schema is, with tRPC's errors: BAD_REQUEST with the parser's error as cause,
  *   "Output validation failed");
+ * - tRPC's error-formatting middleware (the first of every procedure) is left out: it
+ *   only attaches the formatted shape to a failed call's error, which the doors compute
+ *   with the same formatter (`getErrorShape`) when they answer;
  * - every other middleware runs exactly as tRPC would run it: the same options (`ctx`,
  *   `input`, `getRawInput`, `meta`, `path`, `type`, `signal`, `batchIndex`, `next`), the
  *   same `next({ ctx, input, getRawInput })` merging, the same result objects, a thrown
@@ -34,6 +37,11 @@ export interface CallOptions {
   path: string;
   type: 'query' | 'mutation' | 'subscription';
   getRawInput: () => Promise<unknown>;
+  /**
+   * The raw input `getRawInput` resolves to, when the door has it at hand: the input
+   * parser reads it directly unless a middleware replaced `getRawInput`.
+   */
+  rawInput?: unknown;
   signal: AbortSignal | undefined;
   batchIndex: number;
 }
@@ -131,7 +139,7 @@ export function compileProcedure(path: string, procedure: AnyTRPCProcedure): Com
   let firstParser = body.length;
   while (firstParser > 0 && (body[firstParser - 1]!._type === 'input' || body[firstParser - 1]!._type === 'output')) firstParser--;
   for (const fn of body.slice(0, firstParser)) {
-    if (fn[STARTUP_CHECK]) continue;
+    if (fn[STARTUP_CHECK] || fn._type === 'errors') continue;
     if (fn[APPLIES] && !fn[APPLIES](meta, def.type)) continue;
     if (fn[GUARD]) steps.push({ kind: 'guard', check: fn[GUARD] });
     else steps.push({ kind: 'middleware', fn });
@@ -155,7 +163,7 @@ export function compileProcedure(path: string, procedure: AnyTRPCProcedure): Com
   const core = async (o: CallOptions, ctx: unknown, input: unknown, getRawInput: () => Promise<unknown>): Promise<Result> => {
     try {
       if (inputs.length) {
-        const raw = await getRawInput();
+        const raw = getRawInput === o.getRawInput && 'rawInput' in o ? o.rawInput : await getRawInput();
         for (const parse of inputs as Parse[]) {
           let parsed: unknown;
           try {
