@@ -14,7 +14,7 @@ const UPWARD_MESSAGE =
   'Infrastructure (server/{jobs,events,trpc,http,db,lib}) must not import modules or the composition root, not even types: define the interface here and let server/app.ts satisfy it.';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'client/rest-types.ts', 'coverage/'] },
+  { ignores: ['node_modules/', '.data/', 'client/rest-types.ts', 'coverage/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,16 +1,18 @@
 import { createTRPCClient, httpBatchLink, httpLink, splitLink, TRPCClientError, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
-import type { AppRouter } from '../server/router.ts';
+import type { AppRouter } from './router.ts';
 
 export interface ClientOptions {
   /** Base URL of the server, e.g. http://localhost:3000 (the client adds /trpc). */
   url: string;
   /** Session token from `auth.signIn`; sent as `Authorization: Bearer <token>`. */
-  token?: string;
+  token?: string | undefined;
   /** Extra headers for every request. */
-  headers?: Record<string, string>;
-  fetch?: typeof fetch;
+  headers?: Record<string, string> | undefined;
+  fetch?: typeof fetch | undefined;
 }
+
+type LinkFetch = NonNullable<Parameters<typeof httpBatchLink>[0]['fetch']>;
 
 /** The operation context `withIdempotency` sets: the key travels as the Idempotency-Key header. */
 interface IdempotencyContext {
@@ -27,7 +29,10 @@ interface IdempotencyContext {
 export function createClient(opts: ClientOptions): TRPCClient<AppRouter> {
   const url = `${opts.url.replace(/\/$/, '')}/trpc`;
   const auth = () => ({ ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) });
-  const fetchOption = opts.fetch ? { fetch: opts.fetch } : {};
+  const userFetch = opts.fetch;
+  // tRPC types its fetch loosely (a `signal` that may be undefined), which a standard
+  // `fetch` refuses under exactOptionalPropertyTypes; the values are the same.
+  const fetchOption: { fetch?: LinkFetch } = userFetch ? { fetch: (input, init) => userFetch(input as Parameters<typeof fetch>[0], init as Parameters<typeof fetch>[1]) } : {};
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({

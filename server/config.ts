@@ -155,6 +155,14 @@ export const EnvSchema = z.object({
   PASSWORD_RESET_LIMIT_PER_HOUR: limit(5, 'Password-reset and verification mails per hour, per client IP and per account'),
   REPORT_LIMIT_PER_HOUR: limit(20, 'Report requests per hour per user'),
   MAX_PENDING_REPORTS: limit(3, 'Reports one user may have queued or in progress at once; more is a 429'),
+  REPORT_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30)
+    .describe(
+      'Days a report is kept after it was requested: then a daily job deletes it, its stored file (on every backend) and its `.eml` file. `0` keeps reports forever.',
+    ),
   IDEMPOTENCY_TTL_HOURS: z.coerce
     .number()
     .positive()
@@ -189,6 +197,12 @@ export const EnvSchema = z.object({
     .min(0)
     .default(1000)
     .describe('Requests slower than this many milliseconds get one warn log line with their DB time and handler time; 0 turns it off.'),
+  SLOW_REQUEST_DB_TIME: z
+    .enum(['auto', 'on', 'off'])
+    .default('auto')
+    .describe(
+      'Whether the slow-request line includes time in SQL (`dbMs`, `dbQueries`). `auto`: on Node 24+ (where following a request through its queries is free) and while tracing; off on Node 20–22 without tracing, where it costs every request ~10 % of a get-by-id. `on` forces it.',
+    ),
   METRICS_PORT: z.coerce
     .number()
     .int()
@@ -276,10 +290,13 @@ export interface Config {
   trustProxy: false | number | string[];
   trpcMaxBatch: number;
   docsEnabled: boolean;
+  /** Days reports (rows, files, mails) are kept; 0 = forever. */
+  reportRetentionDays: number;
   sessionMaxAgeDays: number;
   idempotency: { ttlHours: number; maxResponseBytes: number };
   failpoint: string | undefined;
   slowRequestMs: number;
+  slowRequestDbTime: 'auto' | 'on' | 'off';
   metrics: { port: number | undefined; host: string; token: string | undefined; queueRefreshMs: number };
   storage: StorageConfig;
 }
@@ -335,10 +352,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     trpcMaxBatch: e.TRPC_MAX_BATCH,
     docsEnabled: e.DOCS_ENABLED,
+    reportRetentionDays: e.REPORT_RETENTION_DAYS,
     sessionMaxAgeDays: e.SESSION_MAX_AGE_DAYS,
     idempotency: { ttlHours: e.IDEMPOTENCY_TTL_HOURS, maxResponseBytes: e.IDEMPOTENCY_MAX_RESPONSE_BYTES },
     failpoint: e.TEST_FAILPOINT,
     slowRequestMs: e.SLOW_REQUEST_MS,
+    slowRequestDbTime: e.SLOW_REQUEST_DB_TIME,
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST, token: e.METRICS_TOKEN, queueRefreshMs: e.METRICS_QUEUE_REFRESH_MS },
     storage: storageConfig(e),
   };

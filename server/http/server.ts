@@ -23,7 +23,7 @@ import { bearerMatches, METRICS_CONTENT_TYPE, renderMetrics } from '../observabi
 
 /** What the HTTP server is built from; the composition root provides it. */
 export interface HttpServerDeps {
-  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled' | 'slowRequestMs' | 'metrics'>;
+  config: Pick<Config, 'bodyLimit' | 'trustProxy' | 'isProduction' | 'publicUrl' | 'port' | 'corsOrigins' | 'trpcMaxBatch' | 'docsEnabled' | 'slowRequestMs' | 'slowRequestDbTime' | 'metrics'>;
   logger: Logger;
   /** Asked by /readyz. */
   db: Knex;
@@ -71,7 +71,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // from /readyz, which answers 503 from the first moment of the shutdown.
     return503OnClosing: false,
   });
-  registerObservabilityHooks(fastify, { slowRequestMs: config.slowRequestMs });
+  registerObservabilityHooks(fastify, { slowRequestMs: config.slowRequestMs, slowRequestDbTime: config.slowRequestDbTime });
   const methods = methodNotAllowed(fastify);
   // Only JSON bodies are accepted; every other media type gets the same 415.
   fastify.removeContentTypeParser('text/plain');

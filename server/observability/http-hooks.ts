@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { httpRequestDuration, httpRequestsInFlight, rateLimitRejections } from './metrics.ts';
-import { newRequestTimings, runWithTimings, type RequestTimings } from './request-timings.ts';
+import { newRequestTimings, runWithTimings, trackDbTime, type DbTimeMode, type RequestTimings } from './request-timings.ts';
 import { isTracing, otelContext, otelPropagation, otelTrace, SpanKind, SpanStatusCode, tracer, type OtelContext, type Span } from './tracing.ts';
 
 /** What the doors tell the observability hooks about a request: which procedure, through which door. */
@@ -10,7 +10,7 @@ export interface ProcedureLabel {
 }
 
 interface Observed {
-  /** Only while the slow-request line is on: keeping them costs an AsyncLocalStorage per request. */
+  /** Only while the slow-request line is on. */
   timings: RequestTimings | undefined;
   label?: ProcedureLabel;
   span?: Span;
@@ -31,6 +31,8 @@ export function labelRequest(request: FastifyRequest, label: ProcedureLabel): vo
 export interface ObservabilityHookOptions {
   /** Requests slower than this get one warn line with their timings; 0 turns it off. */
   slowRequestMs: number;
+  /** When that line measures time in SQL (`SLOW_REQUEST_DB_TIME`); default `auto`. */
+  slowRequestDbTime?: DbTimeMode;
 }
 
 /**
@@ -43,16 +45,18 @@ export interface ObservabilityHookOptions {
  */
 export function registerObservabilityHooks(fastify: FastifyInstance, opts: ObservabilityHookOptions): void {
   const timed = opts.slowRequestMs > 0;
-  /** Runs the rest of the request with its span and timings current, whichever it has. */
+  // Decided once: tracing is on or off for the life of the process.
+  const dbTracked = timed && trackDbTime(opts.slowRequestDbTime ?? 'auto', isTracing());
+  /** Runs the rest of the request with its span and (SQL-timed) timings current, whichever it has. */
   const enter = (observed: Observed, done: () => void) => {
-    const next = observed.timings ? () => runWithTimings(observed.timings!, done) : done;
+    const next = observed.timings?.dbTracked ? () => runWithTimings(observed.timings!, done) : done;
     if (observed.otel) otelContext.with(observed.otel, next);
     else next();
   };
 
   fastify.addHook('onRequest', (request, reply, done) => {
     httpRequestsInFlight.inc();
-    const observed: Observed = { timings: timed ? newRequestTimings() : undefined };
+    const observed: Observed = { timings: timed ? newRequestTimings(dbTracked) : undefined };
     (request as ObservedRequest)[OBSERVED] = observed;
     if (!isTracing()) return enter(observed, done);
 
@@ -77,7 +81,7 @@ export function registerObservabilityHooks(fastify: FastifyInstance, opts: Obser
 
   fastify.addHook('preHandler', (request, _reply, done) => {
     const observed = (request as ObservedRequest)[OBSERVED];
-    if (!observed?.timings && !observed?.otel) return done();
+    if (!observed?.timings?.dbTracked && !observed?.otel) return done();
     enter(observed, done);
   });
 
@@ -111,12 +115,16 @@ function logSlow(request: FastifyRequest, reply: FastifyReply, t: RequestTimings
       procedure,
       statusCode: reply.statusCode,
       durationMs: round(reply.elapsedTime),
-      dbMs: round(t.dbMs),
-      dbQueries: t.dbQueries,
+      ...(t.dbTracked ? { dbMs: round(t.dbMs), dbQueries: t.dbQueries } : {}),
       handlerMs: round(t.handlerMs),
     },
     `slow request: ${request.method} ${request.url.split('?')[0]} took ${Math.round(reply.elapsedTime)} ms`,
   );
+}
+
+/** The timings of a request, for the procedure calls it runs to add their time to; undefined when not kept. */
+export function timingsOf(request: FastifyRequest | undefined): RequestTimings | undefined {
+  return request ? (request as ObservedRequest)[OBSERVED]?.timings : undefined;
 }
 
 /** The door a request came through, as its door labelled it; undefined for calls not made over HTTP. */

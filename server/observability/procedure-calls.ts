@@ -1,5 +1,5 @@
 import { procedureCalls } from './metrics.ts';
-import { currentTimings } from './request-timings.ts';
+import type { RequestTimings } from './request-timings.ts';
 import { isTracing, SpanStatusCode, withSpan } from './tracing.ts';
 
 /** Who called a procedure, and through which door, for its span and metrics. */
@@ -7,6 +7,8 @@ export interface ProcedureCall {
   path: string;
   door: string;
   userId: string | undefined;
+  /** The request's timings (`timingsOf`), to add this call's time to. */
+  timings?: RequestTimings | undefined;
 }
 
 /**
@@ -34,8 +36,7 @@ export function observeProcedure<T>(call: ProcedureCall, run: () => Promise<T>, 
 function observeUntraced<T>(call: ProcedureCall, run: () => Promise<T>, outcomeOf: (result: T | undefined, error: unknown) => string): Promise<T> {
   const started = performance.now();
   const settle = (result: T | undefined, error: unknown) => {
-    const timings = currentTimings();
-    if (timings) timings.handlerMs += performance.now() - started;
+    if (call.timings) call.timings.handlerMs += performance.now() - started;
     procedureCalls.inc({ procedure: call.path, door: call.door, outcome: outcomeOf(result, error) });
   };
   let running: Promise<T>;

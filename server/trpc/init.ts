@@ -3,7 +3,7 @@ import superjson from 'superjson';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { AppError, fromDatabaseError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
 import type { Access } from './access.ts';
-import { doorOf } from '../observability/http-hooks.ts';
+import { doorOf, timingsOf } from '../observability/http-hooks.ts';
 import { observeProcedure } from '../observability/procedure-calls.ts';
 import type { Context } from './context.ts';
 
@@ -72,7 +72,7 @@ const appErrorsAsTRPCErrors = t.middleware(({ next, path, ctx }) =>
   // Observed here, the outermost middleware of every procedure, so each call on either
   // door (and through createCaller) gets its span and outcome without another chain level.
   observeProcedure(
-    { path, door: doorOf(ctx?.req) ?? 'internal', userId: ctx?.actor?.userId },
+    { path, door: doorOf(ctx?.req) ?? 'internal', userId: ctx?.actor?.userId, timings: timingsOf(ctx?.req) },
     () =>
       next().then((result) => {
         if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);

@@ -68,6 +68,9 @@ export class CountingMailer implements Mailer {
     this.sent.push(message);
     return sent;
   }
+  forget(key: string) {
+    return this.inner.forget(key);
+  }
   close() {
     this.inner.close();
   }

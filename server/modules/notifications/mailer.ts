@@ -30,6 +30,12 @@ export interface SentMail {
 export interface Mailer {
   readonly transport: 'file' | 'smtp';
   send(message: MailMessage): Promise<SentMail>;
+  /**
+   * Deletes the copy this process keeps of the mail sent with `key` (the file
+   * transport's `.eml`), for data that expires; true if there was one. A mail handed to
+   * an SMTP server is out of our hands: nothing to delete.
+   */
+  forget(key: string): Promise<boolean>;
   close(): void;
 }
 
@@ -49,6 +55,7 @@ function traced(mailer: Mailer): Mailer {
   return {
     transport: mailer.transport,
     send: (message) => (isTracing() ? withSpan('mail.send', { attributes: { 'duality.mail.transport': mailer.transport } }, () => mailer.send(message)) : mailer.send(message)),
+    forget: (key) => mailer.forget(key),
     close: () => mailer.close(),
   };
 }
@@ -71,9 +78,11 @@ function createTransportMailer(config: Config['mail'], logger: Logger): Mailer {
       async send(message) {
         const { mail } = envelope(message);
         const info = await transport.sendMail(mail);
-        logger.info({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, `mail sent by SMTP to ${message.to}`);
+        logger.info({ mail: { messageId: info.messageId } }, 'mail sent by SMTP');
+        logger.debug({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, 'mail recipient');
         return { messageId: info.messageId };
       },
+      forget: async () => false,
       close: () => transport.close(),
     };
   }
@@ -84,14 +93,28 @@ function createTransportMailer(config: Config['mail'], logger: Logger): Mailer {
     async send(message) {
       const { key, mail } = envelope(message);
       const info = await transport.sendMail(mail);
-      await fs.mkdir(config.dir, { recursive: true });
+      // Mails are personal data: only this OS user may read them (0700 directory, 0600 files).
+      await fs.mkdir(config.dir, { recursive: true, mode: 0o700 });
       const file = path.join(config.dir, `${key}.eml`);
       // Write then rename, so a reader never sees half a message.
       const partial = `${file}.${process.pid}.partial`;
-      await fs.writeFile(partial, info.message as Buffer);
+      await fs.writeFile(partial, info.message as Buffer, { mode: 0o600 });
       await fs.rename(partial, file);
-      logger.info({ mail: { to: message.to, subject: message.subject, messageId: info.messageId, file } }, `mail to ${message.to} written to ${file}`);
+      // The recipient and subject name a person: info lines (kept and shipped) get the
+      // message's ids only; debug has the rest for local troubleshooting.
+      logger.info({ mail: { messageId: info.messageId, file } }, `mail written to ${file}`);
+      logger.debug({ mail: { to: message.to, subject: message.subject, messageId: info.messageId } }, 'mail recipient');
       return { messageId: info.messageId, file };
+    },
+    async forget(key) {
+      if (!SAFE_KEY.test(key)) throw new Error(`Mail key "${key}" must match ${SAFE_KEY}`);
+      try {
+        await fs.unlink(path.join(config.dir, `${key}.eml`));
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw error;
+      }
     },
     close: () => transport.close(),
   };

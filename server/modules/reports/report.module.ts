@@ -9,6 +9,7 @@ import { reportFileRoute } from './report.file-route.ts';
 import { reportPermissions } from './report.permissions.ts';
 import { reportRouter } from './report.router.ts';
 import { ReportGeneration, type ReportMailer } from './report.generation.ts';
+import { ReportRetention, type MailForgetter } from './report.retention.ts';
 import { ReportService } from './report.service.ts';
 import type { ReportStorage } from './report.storage.ts';
 import { generateReport, reportJobKey, reportTasks } from './report.tasks.ts';
@@ -39,6 +40,8 @@ export const reportsModule = defineModule({
         mailer: deps.mailer,
         apiBaseUrl: `${deps.config.publicUrl ?? `http://localhost:${deps.config.port}`}/api/v1`,
       }),
+    reportRetention: (deps: { config: Config; db: Knex; storage: ReportStorage; mailer: MailForgetter }) =>
+      new ReportRetention({ db: deps.db, storage: deps.storage, mailer: deps.mailer, retentionDays: deps.config.reportRetentionDays }),
   },
   router: reportRouter,
   tasks: reportTasks,

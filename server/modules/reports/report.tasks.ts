@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineJob } from '../../jobs/task.ts';
 import type { ReportGeneration } from './report.generation.ts';
+import type { ReportRetention } from './report.retention.ts';
 
 /** Attempts a report gets: the first and two retries, e^1 ≈ 3 s and e^2 ≈ 7 s apart. */
 export const REPORT_MAX_ATTEMPTS = 3;
@@ -21,8 +22,24 @@ const KEY_PREFIX = `${generateReport.name}:`;
 /** The job key of a report's job: one job per report, and recovery can tell which report a lost job was for. */
 export const reportJobKey = (reportId: string) => `${KEY_PREFIX}${reportId}`;
 
-/** The reports module's tasks, bound to the service that does the work. */
-export const reportTasks = ({ reportGeneration }: { reportGeneration: ReportGeneration }) => [
+/**
+ * REPORT_RETENTION_DAYS, applied daily (03:17 UTC): one job per day whatever the number
+ * of workers. Retention is counted in days, so once a day is precise enough.
+ */
+export const expireReports = defineJob({
+  name: 'report.expire',
+  payload: z.object({}).loose(),
+  maxAttempts: 3,
+  schedule: '17 3 * * *',
+});
+
+/** The reports module's tasks, bound to the services that do the work. */
+export const reportTasks = ({ reportGeneration, reportRetention }: { reportGeneration: ReportGeneration; reportRetention: ReportRetention }) => [
+  expireReports.handle({
+    async run(_payload, { log, job }) {
+      await reportRetention.expire({ log, signal: job.signal });
+    },
+  }),
   generateReport.handle({
     async run({ reportId }, { log, job }) {
       await reportGeneration.run(reportId, { attempt: job.attempt, maxAttempts: job.maxAttempts, signal: job.signal }, log);
