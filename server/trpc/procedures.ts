@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
-import { ForbiddenError, UnauthorizedError } from '../errors.ts';
-import type { Access, Permission } from './access.ts';
+import { EmailNotVerifiedError, ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { needsVerifiedEmail, type Access, type Permission } from './access.ts';
 import { checkedAtStartup, guardedBy } from './compiled.ts';
 import { conditional } from './conditional.ts';
 import { idempotency } from './idempotency.ts';
@@ -66,9 +66,12 @@ export const authedProcedure = baseProcedure
   .use(conditional)
   .use(idempotency);
 
+/** Holds `permission`, and has a verified email address when the permission says so. */
 function holds(permission: Permission) {
-  const check = (ctx: { actor: { permissions: ReadonlySet<Permission> } }) => {
+  const verifiedEmail = needsVerifiedEmail(permission);
+  const check = (ctx: { actor: { permissions: ReadonlySet<Permission>; emailVerified?: boolean } }) => {
     if (!ctx.actor.permissions.has(permission)) throw new ForbiddenError(`Requires permission ${permission}`);
+    if (verifiedEmail && !ctx.actor.emailVerified) throw new EmailNotVerifiedError();
   };
   return guardedBy(
     middleware(({ ctx, next }) => {
@@ -79,7 +82,10 @@ function holds(permission: Permission) {
   );
 }
 
-/** Needs a valid session (401 without) whose user holds `permission` (403 without). */
+/**
+ * Needs a valid session (401 without) whose user holds `permission` (403 without), and a
+ * verified email address when the permission says so (403 EMAIL_NOT_VERIFIED without).
+ */
 export function requirePermission(permission: Permission) {
   const access: Access = { kind: 'permission', permission };
   return baseProcedure
