@@ -4,6 +4,7 @@ import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context, ContextSource } from '../trpc/context.ts';
+import { compileRouter } from '../trpc/compiled.ts';
 
 interface TrpcDoorOptions {
   router: AnyTRPCRouter;
@@ -33,6 +34,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
   const { router } = opts;
   const config = router._def._config;
   const procedures = router._def.procedures as Record<string, AnyTRPCProcedure>;
+  const compiled = compileRouter(router);
 
   await fastify.register(async (scope) => {
     // As tRPC's plugin does: keep JSON bodies as text; tRPC parses them (and reports PARSE_ERROR).
@@ -104,7 +106,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
           const input = inputs[index];
           try {
             if (contextError) throw contextError;
-            const data = await procedures[p]!({ ctx, path: p, type: type!, getRawInput: async () => input, signal: undefined, batchIndex: index });
+            const data = await compiled.get(p)!({ ctx, path: p, type: type!, getRawInput: () => Promise.resolve(input), rawInput: input, signal: undefined, batchIndex: index });
             return { item: { result: { data } }, status: 200 };
           } catch (cause) {
             const error = getTRPCErrorFromUnknown(cause);

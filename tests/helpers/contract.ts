@@ -96,3 +96,61 @@ export function checkResponse(res: SeenResponse): void {
     if (!result.valid) throw new Error(`${where}: headers do not match the document: ${JSON.stringify(result.errors)}`);
   }
 }
+
+const operationsById = new Map<string, { operation: ContractOperation; method: string; path: string }>();
+for (const [p, methods] of Object.entries(contract.paths)) {
+  for (const [method, operation] of Object.entries(methods)) operationsById.set(operation.operationId, { operation, method, path: p });
+}
+
+/** One call's outcome inside a tRPC response (batched or not), as the wire carries it with superjson. */
+export type TrpcOutcome = { result: { data?: { json?: unknown } } } | { error: { json?: { message?: unknown; data?: { code?: unknown; httpStatus?: unknown; issues?: unknown } } } };
+
+/**
+ * The same promise for the tRPC door: a procedure's answer over /trpc must be one its
+ * REST operation documents (operationId `products-get` for `products.get`). A result's
+ * data (superjson's `json`, the JSON the REST door would send) must match the success
+ * status's schema; an error's HTTP status must be listed for the operation and its
+ * `{ code, message, issues }` must be an ApiError. Procedures with no REST operation
+ * (subscriptions) are not in the document and are skipped.
+ */
+export function checkTrpcOutcome(procedurePath: string, outcome: TrpcOutcome): void {
+  const entry = operationsById.get(procedurePath.replaceAll('.', '-'));
+  if (!entry) return;
+  const { operation } = entry;
+  if ('result' in outcome) {
+    const success = Object.keys(operation.responses).find((s) => /^2\d\d$/.test(s))!;
+    const media = operation.responses[success]?.content?.['application/json'];
+    const json = outcome.result.data?.json;
+    if (!media) {
+      if (json !== undefined && json !== null) throw new Error(`trpc ${procedurePath}: documented without a body (${success}), but returned ${JSON.stringify(json).slice(0, 200)}`);
+      return;
+    }
+    const result = api.validateResponse(json, operation as never, Number(success));
+    if (!result.valid) throw new Error(`trpc ${procedurePath}: result does not match ${operation.operationId}'s ${success}: ${JSON.stringify(result.errors)}; data: ${JSON.stringify(json).slice(0, 300)}`);
+    return;
+  }
+  const shape = outcome.error.json;
+  const status = String(shape?.data?.httpStatus);
+  if (!operation.responses[status]) {
+    throw new Error(`trpc ${procedurePath}: answered ${status}, but ${operation.operationId} documents only ${Object.keys(operation.responses).join(', ')}: ${JSON.stringify(shape).slice(0, 300)}`);
+  }
+  const body = { code: shape?.data?.code, message: shape?.message, ...(shape?.data?.issues !== undefined ? { issues: shape.data.issues } : {}) };
+  if (!errorBody(body)) throw new Error(`trpc ${procedurePath} → ${status}: not an ApiError: ${JSON.stringify(errorBody.errors)}; ${JSON.stringify(shape).slice(0, 300)}`);
+}
+
+/**
+ * A `fetch` for the typed client that checks every tRPC answer with `checkTrpcOutcome`
+ * before the client sees it; a mismatch rejects the call with the reason.
+ */
+export function checkingTrpcFetch(inner: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await inner(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const paths = decodeURIComponent(url.pathname.replace(/^.*\/trpc\//, '')).split(',');
+    if (!(response.headers.get('content-type') ?? '').startsWith('application/json')) return response;
+    const parsed = (await response.clone().json()) as TrpcOutcome | TrpcOutcome[];
+    const outcomes = Array.isArray(parsed) ? parsed : [parsed];
+    outcomes.forEach((outcome, i) => checkTrpcOutcome(paths[i] ?? paths[0]!, outcome));
+    return response;
+  };
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { createClient } from '../../client/index.ts';
-import { checkResponse } from './contract.ts';
+import { checkingTrpcFetch, checkResponse } from './contract.ts';
 import { buildApp, type App, type AppOverrides } from '../../server/app.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { createDatabaseIfMissing, dropDatabase, withDatabase } from '../../server/db/database.ts';
@@ -38,7 +38,7 @@ export interface TestApp {
   databaseUrl: string;
   url: string;
   dataDir: string;
-  /** The typed tRPC client, optionally signed in with a token. */
+  /** The typed tRPC client, optionally signed in with a token; its every answer is checked against client/openapi.json. */
   client(token?: string): ReturnType<typeof createClient>;
   /** A REST call against /api/v1; objects are sent as JSON. */
   rest<T = any>(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; rawBody?: string; unchecked?: boolean }): Promise<RestResponse<T>>;
@@ -73,7 +73,8 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     databaseUrl: database.url,
     url: address,
     dataDir,
-    client: (token) => createClient({ url: address, ...(token ? { token } : {}) }),
+    // Every tRPC answer is held to the same document as t.rest's (tests/helpers/contract.ts).
+    client: (token) => createClient({ url: address, fetch: checkingTrpcFetch(), ...(token ? { token } : {}) }),
     async rest(method, p, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       let body: string | undefined = opts.rawBody;

@@ -3,7 +3,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_STATUS } from '../../server/errors.ts';
 import { bearer, cookie, signedInUser } from '../helpers/auth.ts';
-import { checkResponse, contract } from '../helpers/contract.ts';
+import { checkingTrpcFetch, checkResponse, checkTrpcOutcome, contract } from '../helpers/contract.ts';
+import { createClient } from '../../client/index.ts';
 import { makeProduct } from '../helpers/factories.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -202,5 +203,32 @@ describe('the response checker in the tests’ HTTP helper', () => {
       checkResponse({ method: 'GET', path: '/products', status: 500, headers: new Headers({ 'content-type': 'text/html' }), body: '<h1>', text: '<h1>' }),
     ).toThrow(/content type/);
     expect(() => checkResponse({ method: 'DELETE', path: '/products', status: 405, ...json({ code: 'METHOD_NOT_SUPPORTED', message: 'x' }) })).toThrow(/Allow/);
+  });
+});
+
+describe('the same checker on the typed tRPC client (t.client)', () => {
+  const product = { id: '00000000-0000-4000-8000-000000000001', name: 'Cup', price: '7.50', isActive: true, version: 1, createdAt: '2026-12-01T00:00:00.000Z', updatedAt: '2026-12-01T00:00:00.000Z' };
+  const failure = (httpStatus: number, code: string) => ({ error: { json: { message: 'x', code: -32600, data: { code, httpStatus, path: 'products.get' } } } });
+
+  it("holds a result to its REST operation's success schema, and an error to its documented statuses and ApiError", () => {
+    expect(() => checkTrpcOutcome('products.get', { result: { data: { json: product } } })).not.toThrow();
+    expect(() => checkTrpcOutcome('products.get', { result: { data: { json: { ...product, price: 7.5 } } } })).toThrow(/does not match products-get/);
+    expect(() => checkTrpcOutcome('products.get', failure(404, 'NOT_FOUND'))).not.toThrow();
+    expect(() => checkTrpcOutcome('products.list', failure(404, 'NOT_FOUND'))).toThrow(/documents only/);
+    expect(() => checkTrpcOutcome('products.get', failure(404, 'LOST'))).toThrow(/not an ApiError/);
+    expect(() => checkTrpcOutcome('products.delete', { result: { data: { json: { deleted: true } } } })).toThrow(/without a body/);
+  });
+
+  it('runs on every answer the tests’ typed client gets: a drifted answer fails the call', async () => {
+    const created = await t.client(asAdmin.authorization!.replace('Bearer ', '')).products.create.mutate({ name: 'Checked cup', price: '7.50' });
+    expect(await t.client().products.get.query({ id: created.id })).toMatchObject({ name: 'Checked cup' });
+    // A server that drifted: the same answer with the price as a number.
+    const drifted: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const text = (await res.text()).replace('"price":"7.50"', '"price":7.5');
+      return new Response(text, { status: res.status, headers: res.headers });
+    };
+    const api = createClient({ url: t.url, fetch: checkingTrpcFetch(drifted) });
+    await expect(api.products.get.query({ id: created.id })).rejects.toThrow(/products\.get: result does not match products-get/);
   });
 });

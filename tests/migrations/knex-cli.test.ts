@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,6 +78,27 @@ describe("knex's own CLI and ours agree", { timeout: 240_000 }, () => {
     const stray = await strayMigrationFiles(dir);
     expect(stray).toEqual([expect.stringMatching(/^\d{14}_as_js\.js$/), 'no_timestamp.ts']);
     expect(await strayMigrationFiles()).toEqual([]); // the project's own migrations/ is clean
+  });
+
+  it("`--knexfile knexfile.ts` works with tsx loaded through NODE_OPTIONS, as docs/migrations.md says", async () => {
+    const database = await createEmptyDatabase();
+    cleanups.push(() => database.drop());
+    // Not runScript: that loads tsx itself. This is the command line a user types.
+    const { DATABASE_URL: _ignored, ...env } = process.env;
+    const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/knex/bin/cli.js'), '--knexfile', 'knexfile.ts', 'migrate:list'], {
+        cwd: ROOT,
+        env: { ...env, NODE_OPTIONS: '--import tsx', DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(result.code, result.out).toBe(0);
+    expect(result.out).toMatch(/Found \d+ Pending Migration/i);
+    expect(result.out).toContain('_create_products.ts');
   });
 
   it.skipIf(Boolean(process.env.DATABASE_URL))('an embedded PostgreSQL started for a knex command stops when it ends', async () => {

@@ -127,10 +127,12 @@ class TypePrinter {
   private readonly scratch = ts.createSourceFile('print.ts', '', ts.ScriptTarget.Latest);
   private readonly peerExports = new Map<ts.Symbol, { pkg: string; name: string }>();
 
-  constructor(
-    private readonly program: ts.Program,
-    private readonly checker: ts.TypeChecker,
-  ) {
+  private readonly program: ts.Program;
+  private readonly checker: ts.TypeChecker;
+
+  constructor(program: ts.Program, checker: ts.TypeChecker) {
+    this.program = program;
+    this.checker = checker;
     // What each peer package exports by name, to import a type from it rather than expand it.
     const importer = program.getRootFileNames()[0]!;
     for (const pkg of PEER_PACKAGES) {
