@@ -39,7 +39,7 @@ describe('outputIsPlainJson', () => {
   });
 
   it('finds plain-JSON outputs in the app (products.get among them)', () => {
-    const procedures = describeApi().router._def.procedures as Record<string, { _def: { output?: unknown } }>;
+    const procedures = describeApi().router._def.procedures as unknown as Record<string, { _def: { output?: unknown } }>;
     const plain = Object.keys(procedures).filter((p) => outputIsPlainJson(procedures[p]!._def.output));
     expect(plain).toContain('products.get');
   });
