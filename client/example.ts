@@ -59,8 +59,6 @@ try {
   if (error instanceof TRPCClientError) console.log('expected:', error.data?.code, error.message);
 }
 
-await api.auth.signOut.mutate(); // the token stops working everywhere
-
 // #region live-progress
 // A report, watched live: a progress bar in the terminal until it is ready (or failed).
 const { id: reportId } = await api.reports.generate.mutate({ kind: 'product-catalog' });
@@ -86,3 +84,5 @@ await new Promise<void>((resolve, reject) => {
   );
 });
 // #endregion live-progress
+
+await api.auth.signOut.mutate(); // the token stops working everywhere
