@@ -16,7 +16,7 @@ async function post(path: string, body: unknown): Promise<number> {
   const started = performance.now();
   const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   await res.arrayBuffer();
-  if (![200, 201, 401].includes(res.status)) throw new Error(`${path}: unexpected ${res.status} (is RATE_LIMITS=off set?)`);
+  if (![200, 202, 401].includes(res.status)) throw new Error(`${path}: unexpected ${res.status} (is RATE_LIMITS=off set?)`);
   return performance.now() - started;
 }
 

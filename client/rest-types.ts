@@ -20,6 +20,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/change-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change your password (needs the current one); ends your other sessions, keeps this one */
+        post: operations["auth-changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Choose a new password with the mailed code (single use); ends every session of the account */
+        post: operations["auth-resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a password-reset code; the same 202 whether or not the address has an account */
+        post: operations["auth-requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new verification code to your address (the previous one stops working) */
+        post: operations["auth-resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/sign-in": {
         parameters: {
             query?: never;
@@ -66,8 +134,28 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account (role: member) */
+        /**
+         * Create an account (role: member); the same 202 whether or not the address already has one
+         * @description A new address gets a welcome mail with its verification code; an address that already has an account gets a "someone tried to sign up with your address" mail instead, and its account is not changed. Then sign in with auth.signIn.
+         */
         post: operations["auth-signUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Verify the account's email address with the code from the mail (single use) */
+        post: operations["auth-verifyEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -133,7 +221,10 @@ export interface paths {
         /** Your reports, newest first */
         get: operations["reports-list"];
         put?: never;
-        /** Queue a report; it is generated in the background and emailed when ready */
+        /**
+         * Queue a report; it is generated in the background and emailed when ready
+         * @description Requires permission `reports:request` and a verified email address.
+         */
         post: operations["reports-generate"];
         delete?: never;
         options?: never;
@@ -273,6 +364,57 @@ export interface paths {
         patch: operations["users-updateMe"];
         trace?: never;
     };
+    "/users/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your live sessions (where and when each was started and last used) */
+        get: operations["users-sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of your sessions (its token stops working at once) */
+        delete: operations["users-revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/sessions/revoke-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End every session of yours but this one */
+        post: operations["users-revokeOtherSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -311,7 +453,7 @@ export interface components {
              * @description Machine-readable error code; its HTTP status is fixed (NOT_FOUND is always 404)
              * @enum {string}
              */
-            code: "PARSE_ERROR" | "BAD_REQUEST" | "UNAUTHORIZED" | "PAYMENT_REQUIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "TIMEOUT" | "CONFLICT" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE_CONTENT" | "PRECONDITION_REQUIRED" | "TOO_MANY_REQUESTS" | "CLIENT_CLOSED_REQUEST" | "INTERNAL_SERVER_ERROR" | "NOT_IMPLEMENTED" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE" | "GATEWAY_TIMEOUT";
+            code: "PARSE_ERROR" | "BAD_REQUEST" | "UNAUTHORIZED" | "PAYMENT_REQUIRED" | "FORBIDDEN" | "EMAIL_NOT_VERIFIED" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "TIMEOUT" | "CONFLICT" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE_CONTENT" | "PRECONDITION_REQUIRED" | "TOO_MANY_REQUESTS" | "CLIENT_CLOSED_REQUEST" | "INTERNAL_SERVER_ERROR" | "NOT_IMPLEMENTED" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE" | "GATEWAY_TIMEOUT";
             /** @description Each offending input field, by path */
             issues?: {
                 code: string;
@@ -324,12 +466,14 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             email: string;
+            /** @description Whether the owner has verified the address (some permissions need it: 403 EMAIL_NOT_VERIFIED) */
+            emailVerified: boolean;
             /** Format: uuid */
             id: string;
             isActive: boolean;
             name: string;
             /** @description Everything this user may do, through all roles, sorted */
-            permissions: ("products:create" | "products:update" | "products:delete" | "users:manage" | "analytics:read" | "reports:read-all")[];
+            permissions: ("products:create" | "products:update" | "products:delete" | "users:manage" | "analytics:read" | "reports:request" | "reports:read-all")[];
             /**
              * @description E.164 phone number, or null when none was given
              * @example +14155550123
@@ -341,6 +485,10 @@ export interface components {
             updatedAt: string;
             /** @description Moves on every change to the resource; its ETag is this number in quotes */
             version: number;
+        };
+        PasswordResetRequested: {
+            /** @description The same text whether or not the address has an account */
+            message: string;
         };
         Product: {
             /** Format: date-time */
@@ -428,6 +576,39 @@ export interface components {
             /** @description true when total is the exact number of matching reports; false when counting stopped at 1000 or total is null */
             totalExact: boolean;
         };
+        RevokedSessions: {
+            /** @description How many sessions were ended */
+            revoked: number;
+        };
+        Session: {
+            /**
+             * Format: date-time
+             * @description When it was started (sign-in)
+             */
+            createdAt: string;
+            /** @description True for the session this request was made with */
+            current: boolean;
+            /**
+             * Format: date-time
+             * @description When it ends unless used again (never later than SESSION_MAX_AGE_DAYS after createdAt)
+             */
+            expiresAt: string;
+            /** @description The session's public id (not its token): pass it to revoke the session */
+            id: string;
+            /** @description The client IP of the sign-in, or null */
+            ip: string | null;
+            /**
+             * Format: date-time
+             * @description When it was last used, to within 5 minutes
+             */
+            lastUsedAt: string;
+            /** @description The User-Agent of the sign-in, or null */
+            userAgent: string | null;
+        };
+        SessionList: {
+            /** @description Your live sessions, most recently used first */
+            items: components["schemas"]["Session"][];
+        };
         SignInResult: {
             /**
              * Format: date-time
@@ -438,10 +619,16 @@ export interface components {
             token: string;
             user: components["schemas"]["User"];
         };
+        SignUpAccepted: {
+            /** @description The same text whether or not the address already had an account */
+            message: string;
+        };
         User: {
             /** Format: date-time */
             createdAt: string;
             email: string;
+            /** @description Whether the owner has verified the address (some permissions need it: 403 EMAIL_NOT_VERIFIED) */
+            emailVerified: boolean;
             /** Format: uuid */
             id: string;
             isActive: boolean;
@@ -471,6 +658,9 @@ export interface components {
             total: number | null;
             /** @description true when total is the exact number of matching users; false when counting stopped at 1000 or total is null */
             totalExact: boolean;
+        };
+        VerificationSent: {
+            message: string;
         };
     };
     responses: never;
@@ -525,6 +715,426 @@ export interface operations {
             };
             /** @description Signed in without the permission `analytics:read` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "auth-changePassword": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /**
+                     * @description Password, 8–128 characters
+                     * @example correct horse battery staple
+                     */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; no content */
+            204: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters); or: Invalid input, or the current password is wrong (`issues[0].path` is `currentPassword`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Refused a session cookie on a change sent from another site (send the bearer token, or call from this site) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (counted as sign-in attempts against your account); the `Retry-After` header says how many seconds to wait */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "auth-resetPassword": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Password, 8–128 characters
+                     * @example correct horse battery staple
+                     */
+                    password: string;
+                    /**
+                     * @description The code from the mail (32 characters, a–z and 2–7)
+                     * @example k3xq7v2m5n4p6r2s7t3u4w5y6z2a3b4c
+                     */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; no content */
+            204: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters); or: Invalid input, or the code is wrong, already used or expired (`issues[0].path` is `token`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "auth-requestPasswordReset": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @description Email address; surrounding spaces are removed and case is ignored when comparing
+                     * @example ada@example.com
+                     */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetRequested"];
+                };
+            };
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (account mails per client IP and per address, PASSWORD_RESET_LIMIT_PER_HOUR); the `Retry-After` header says how many seconds to wait */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "auth-resendVerification": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            202: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationSent"];
+                };
+            };
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Refused a session cookie on a change sent from another site (send the bearer token, or call from this site) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key; or: Your address is already verified */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too many requests (account mails per client IP and per address, PASSWORD_RESET_LIMIT_PER_HOUR); the `Retry-After` header says how many seconds to wait */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -762,14 +1372,14 @@ export interface operations {
         };
         responses: {
             /** @description Successful response */
-            201: {
+            202: {
                 headers: {
                     /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["SignUpAccepted"];
                 };
             };
             /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters) */
@@ -781,7 +1391,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key; or: An account with this email already exists */
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
             409: {
                 headers: {
                     /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
@@ -821,6 +1431,95 @@ export interface operations {
             };
             /** @description Too many requests (sign-ups per client IP, SIGN_UP_LIMIT_PER_HOUR); the `Retry-After` header says how many seconds to wait */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "auth-verifyEmail": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The code from the mail (32 characters, a–z and 2–7)
+                     * @example k3xq7v2m5n4p6r2s7t3u4w5y6z2a3b4c
+                     */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; no content */
+            204: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters); or: Invalid input, or the code is wrong, already used or expired (`issues[0].path` is `token`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1426,7 +2125,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Refused a session cookie on a change sent from another site (send the bearer token, or call from this site) */
+            /** @description Signed in without the permission `reports:request`; or: `EMAIL_NOT_VERIFIED`: the permission needs a verified email address and this account has not verified its address yet; or: Refused a session cookie on a change sent from another site (send the bearer token, or call from this site) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2159,6 +2858,252 @@ export interface operations {
                 headers: {
                     /** @description The current version, as an ETag */
                     ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "users-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "users-revokeSession": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description A session's id, from users.sessions */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no content */
+            204: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Refused a session cookie on a change sent from another site (send the bearer token, or call from this site) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not found: nothing with this id (or not visible to you) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Request body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unexpected server fault */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    "users-revokeOtherSessions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the call safe to retry: a retry with the same key and the same request gets the stored response (with `Idempotent-Replayed: true`) instead of running again. 1–255 printable ASCII characters, e.g. a UUID; kept for IDEMPOTENCY_TTL_HOURS (default 24). See docs/retries.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    /** @description `true` when this is the stored response of an earlier call with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedSessions"];
+                };
+            };
+            /** @description Invalid input: `issues` lists each offending field; or: An invalid Idempotency-Key (1–255 printable ASCII characters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not signed in, or the session is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Refused a session cookie on a change sent from another site (send the bearer token, or call from this site) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running: retry after Retry-After seconds with the same key */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying, when the Idempotency-Key is still in use */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -51,6 +51,20 @@ AS $function$
     $function$;
 
 -- Tables
+CREATE TABLE public.account_tokens (
+    token_hash bytea NOT NULL,
+    user_id uuid NOT NULL,
+    purpose text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+ALTER TABLE ONLY public.account_tokens ADD CONSTRAINT account_tokens_hash_sha256 CHECK ((octet_length(token_hash) = 32));
+ALTER TABLE ONLY public.account_tokens ADD CONSTRAINT account_tokens_pkey PRIMARY KEY (token_hash);
+ALTER TABLE ONLY public.account_tokens ADD CONSTRAINT account_tokens_purpose CHECK ((purpose = ANY (ARRAY['verify-email'::text, 'reset-password'::text])));
+ALTER TABLE ONLY public.account_tokens ADD CONSTRAINT account_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+CREATE INDEX account_tokens_expires_at ON public.account_tokens USING btree (expires_at);
+CREATE INDEX account_tokens_user_purpose ON public.account_tokens USING btree (user_id, purpose);
+
 CREATE TABLE public.analytics_events (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name character varying(200) NOT NULL,
@@ -172,7 +186,10 @@ CREATE TABLE public.sessions (
     secret_hash bytea NOT NULL,
     user_id uuid NOT NULL,
     expires_at timestamp with time zone NOT NULL,
-    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    user_agent character varying(512),
+    ip character varying(64),
+    last_used_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
 );
 ALTER TABLE ONLY public.sessions ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.sessions ADD CONSTRAINT sessions_secret_hash_sha256 CHECK ((octet_length(secret_hash) = 32));
@@ -225,7 +242,8 @@ CREATE TABLE public.users (
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     phone character varying(20),
     last_seen_at timestamp with time zone,
-    version integer DEFAULT 1 NOT NULL
+    version integer DEFAULT 1 NOT NULL,
+    email_verified_at timestamp with time zone
 );
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_phone_e164 CHECK (((phone)::text ~ '^\+[0-9]{7,15}$'::text));
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);

@@ -3,10 +3,15 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 
 /**
- * The public error codes. They are tRPC's code names, so each one has exactly one
- * HTTP status (the table below) and the typed client sees the same word as REST.
+ * The public error codes: tRPC's code names, plus a few of our own that refine one of
+ * them (EMAIL_NOT_VERIFIED is a FORBIDDEN with a reason a client can act on). Each has
+ * exactly one HTTP status (the table below) and the typed client sees the same word as
+ * REST (in `error.data.code`).
  */
-export type ErrorCode = TRPC_ERROR_CODE_KEY;
+export type ErrorCode = TRPC_ERROR_CODE_KEY | OwnErrorCode;
+
+/** Codes of our own; each travels through tRPC as the tRPC code its table row names. */
+export type OwnErrorCode = 'EMAIL_NOT_VERIFIED';
 
 /** One offending field: where it is in the input and what is wrong with it. */
 export interface ErrorIssue {
@@ -27,6 +32,8 @@ export interface ErrorKind {
   status: number;
   /** When it happens, for the errors reference (docs/reference/errors.md, `npm run docs`). */
   when: string;
+  /** For our own codes: the tRPC code it is carried as (its JSON-RPC code on the tRPC wire). */
+  refines?: TRPC_ERROR_CODE_KEY;
 }
 
 const UNUSED = 'Not raised by Duality today; a module may throw `new AppError(code, message)` for it.';
@@ -49,6 +56,11 @@ export const ERROR_KINDS: Record<ErrorCode, ErrorKind> = {
   FORBIDDEN: {
     status: 403,
     when: 'Signed in, but the user lacks the permission the procedure requires (`ForbiddenError`); a cookie-authenticated write from another site.',
+  },
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    refines: 'FORBIDDEN',
+    when: 'Signed in with the permission, but the permission needs a verified email address and this account has not verified its address yet (`EmailNotVerifiedError`). Verify it with `auth.verifyEmail`; `auth.resendVerification` mails a new code.',
   },
   NOT_FOUND: {
     status: 404,
@@ -91,8 +103,13 @@ export const ErrorBodySchema = z.object({
   issues: z.array(ErrorIssueSchema).optional().meta({ description: 'Each offending input field, by path' }),
 });
 
+/** The tRPC code an error code travels as: itself, or the one our own code refines. */
+export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
+  return ERROR_KINDS[code].refines ?? (code as TRPC_ERROR_CODE_KEY);
+}
+
 export function codeForStatus(status: number): ErrorCode {
-  const found = (Object.entries(HTTP_STATUS) as [ErrorCode, number][]).find(([code, s]) => s === status && code !== 'PARSE_ERROR');
+  const found = (Object.entries(HTTP_STATUS) as [ErrorCode, number][]).find(([code, s]) => s === status && code !== 'PARSE_ERROR' && !ERROR_KINDS[code].refines);
   return found ? found[0] : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
 }
 
@@ -131,6 +148,12 @@ export class UnauthorizedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message = 'You do not have permission to do this') {
     super('FORBIDDEN', message);
+  }
+}
+/** The permission needs a verified email address (see `definePermission`'s `verifiedEmail`). */
+export class EmailNotVerifiedError extends AppError {
+  constructor(message = 'Verify your email address first: use the code we mailed you (auth.verifyEmail), or ask for a new one (auth.resendVerification)') {
+    super('EMAIL_NOT_VERIFIED', message);
   }
 }
 export class ValidationError extends AppError {
@@ -188,7 +211,7 @@ export const INPUT_VALIDATION_MESSAGE = 'Input validation failed';
 /** Lets tRPC carry an AppError (middleware and resolvers throw them as they are). */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
-  if (error instanceof AppError) return new TRPCError({ code: error.code, message: error.message, cause: error });
+  if (error instanceof AppError) return new TRPCError({ code: trpcCodeOf(error.code), message: error.message, cause: error });
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', cause: error });
 }
 

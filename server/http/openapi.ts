@@ -2,6 +2,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { ErrorBodySchema } from '../errors.ts';
+import { needsVerifiedEmail } from '../trpc/access.ts';
 import type { Access, Meta } from '../trpc/init.ts';
 import { router as createRouter } from '../trpc/init.ts';
 import type { PlainRoute } from './plain-route.ts';
@@ -52,6 +53,10 @@ export const STATUS_RULES: ((op: OperationFacts) => StatusReason[])[] = [
   (op) => (op.takesInput || BODY_METHODS.has(op.method) ? [[400, 'Invalid input: `issues` lists each offending field']] : []),
   (op) => (op.access.kind === 'public' ? [] : [[401, 'Not signed in, or the session is invalid or expired']]),
   (op) => (op.access.kind === 'permission' ? [[403, `Signed in without the permission \`${op.access.permission}\``]] : []),
+  (op) =>
+    op.access.kind === 'permission' && needsVerifiedEmail(op.access.permission)
+      ? [[403, '`EMAIL_NOT_VERIFIED`: the permission needs a verified email address and this account has not verified its address yet']]
+      : [],
   // server/modules/auth/request-auth.ts: a cookie authenticates a change only from this site.
   (op) =>
     op.access.kind !== 'public' && op.method !== 'GET'
@@ -182,7 +187,9 @@ function complete(doc: OpenApiDocument, router: AnyTRPCRouter): void {
       op.security = [{ bearerAuth: needs }, { sessionCookie: needs }];
       if (access.kind === 'permission') {
         op['x-permissions'] = [access.permission];
-        op.description = [op.description, `Requires permission \`${access.permission}\`.`].filter(Boolean).join('\n\n');
+        const verified = needsVerifiedEmail(access.permission);
+        if (verified) op['x-verified-email'] = true;
+        op.description = [op.description, `Requires permission \`${access.permission}\`${verified ? ' and a verified email address' : ''}.`].filter(Boolean).join('\n\n');
       }
     }
     op['x-access'] = access.kind;

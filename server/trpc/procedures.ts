@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
-import { ForbiddenError, UnauthorizedError } from '../errors.ts';
-import type { Access, Permission } from './access.ts';
+import { EmailNotVerifiedError, ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { needsVerifiedEmail, type Access, type Permission } from './access.ts';
 import { conditional } from './conditional.ts';
 import { idempotency } from './idempotency.ts';
 import { baseProcedure, middleware } from './init.ts';
@@ -45,15 +45,20 @@ export const authedProcedure = baseProcedure
   .use(conditional)
   .use(idempotency);
 
-/** Needs a valid session (401 without) whose user holds `permission` (403 without). */
+/**
+ * Needs a valid session (401 without) whose user holds `permission` (403 without), and a
+ * verified email address when the permission says so (403 EMAIL_NOT_VERIFIED without).
+ */
 export function requirePermission(permission: Permission) {
   const access: Access = { kind: 'permission', permission };
+  const verifiedEmail = needsVerifiedEmail(permission);
   return baseProcedure
     .meta({ access })
     .use(declared(access))
     .use(signedIn)
     .use(({ ctx, next }) => {
       if (!ctx.actor.permissions.has(permission)) throw new ForbiddenError(`Requires permission ${permission}`);
+      if (verifiedEmail && !ctx.actor.emailVerified) throw new EmailNotVerifiedError();
       return next();
     })
     .use(conditional)

@@ -27,7 +27,9 @@ describe('seeded roles', () => {
 
   it('sign-up gives the member role', async () => {
     const res = await t.rest('POST', '/auth/sign-up', { body: { email: 'new@example.com', name: 'New', password: DEFAULT_PASSWORD } });
-    expect(res.body.roles).toEqual(['member']);
+    expect(res.status).toBe(202);
+    const { id } = await t.app.db('users').where({ email: 'new@example.com' }).first();
+    expect((await t.app.services.roles.rolesOf([id])).get(id)).toEqual(['member']);
   });
 });
 
@@ -80,7 +82,7 @@ describe('user administration (users:manage)', () => {
     const res = await t.rest('GET', '/users?search=findable', { headers: bearer(token) });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ items: [expect.objectContaining({ id: target.id, roles: ['member'] })], total: 1, totalExact: true, page: 1, size: 20, pages: 1, nextCursor: null });
-    expect(Object.keys(res.body.items[0]).sort()).toEqual(['createdAt', 'email', 'id', 'isActive', 'name', 'phone', 'roles', 'updatedAt', 'version']);
+    expect(Object.keys(res.body.items[0]).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id', 'isActive', 'name', 'phone', 'roles', 'updatedAt', 'version']);
   });
 
   it('setRoles takes effect on the next request', async () => {

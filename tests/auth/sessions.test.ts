@@ -1,6 +1,7 @@
 import { PERMISSIONS } from '../../server/app.ts';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGN_UP_ANSWER } from '../../server/modules/auth/auth.service.ts';
 import { SESSION_TTL_MS } from '../../server/modules/auth/session.service.ts';
 import { bearer, cookie, signIn } from '../helpers/auth.ts';
 import { DEFAULT_PASSWORD, makeUser } from '../helpers/factories.ts';
@@ -9,7 +10,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 let t: TestApp;
 beforeAll(async () => {
   // Plenty of sign-ins from 127.0.0.1 here; the limit itself is tested in rate-limit.test.ts.
-  t = await startTestApp({ SIGN_IN_LIMIT_PER_MINUTE: '1000' });
+  t = await startTestApp({ SIGN_IN_LIMIT_PER_MINUTE: '1000', SIGN_UP_LIMIT_PER_HOUR: '1000' });
 });
 afterAll(() => t.close());
 
@@ -21,29 +22,31 @@ async function signInOverRest(email: string, password = DEFAULT_PASSWORD) {
 }
 
 describe('sign-up', () => {
-  it('creates a member and returns the user without any hash (201)', async () => {
+  it('creates an unverified member and answers 202 with the one message, no user and no hash', async () => {
     const res = await t.rest('POST', '/auth/sign-up', { body: { email: '  Ada@Example.com ', name: ' Ada ', password: 'analytical engine' } });
-    expect(res.status).toBe(201);
-    expect(res.body).toEqual({
-      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      email: 'Ada@Example.com',
-      name: 'Ada',
-      isActive: true,
-      phone: null,
-      roles: ['member'],
-      version: expect.any(Number),
-      createdAt: expect.any(String),
-      updatedAt: expect.any(String),
-    });
-    const row = await t.app.db('users').where({ id: res.body.id }).first();
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ message: SIGN_UP_ANSWER });
+    const row = await t.app.db('users').where({ email: 'Ada@Example.com' }).first();
+    expect(row).toMatchObject({ name: 'Ada', isActive: true, emailVerifiedAt: null });
     expect(row.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const roles = await t.app.services.roles.rolesOf([row.id]);
+    expect(roles.get(row.id)).toEqual(['member']);
+    // Usable at once: sign-in works before verification.
+    expect((await signInOverRest('ada@example.com', 'analytical engine')).status).toBe(200);
   });
 
-  it('refuses a duplicate email, whatever its case and spacing (409)', async () => {
-    await makeUser(t.app.db, { email: 'grace@example.com' });
-    const res = await t.rest('POST', '/auth/sign-up', { body: { email: ' GRACE@example.COM', name: 'Grace', password: 'compilers!' } });
-    expect(res.status).toBe(409);
-    expect(res.body).toEqual({ code: 'CONFLICT', message: 'An account with this email already exists' });
+  it('answers a known email, whatever its case and spacing, exactly as a new one, and changes nothing', async () => {
+    const grace = await makeUser(t.app.db, { email: 'grace@example.com', name: 'Grace' });
+    const before = await t.app.db('users').where({ id: grace.id }).first();
+    const known = await t.rest('POST', '/auth/sign-up', { body: { email: ' GRACE@example.COM', name: 'Grace', password: 'compilers!' } });
+    const unknown = await t.rest('POST', '/auth/sign-up', { body: { email: 'hopper@example.com', name: 'Grace', password: 'compilers!' } });
+    expect(known.status).toBe(202);
+    expect(unknown.status).toBe(202);
+    expect(known.body).toEqual(unknown.body);
+    expect([...known.headers.keys()].sort()).toEqual([...unknown.headers.keys()].sort());
+    expect(known.headers.get('content-length')).toBe(unknown.headers.get('content-length'));
+    expect(await t.app.db('users').where({ id: grace.id }).first()).toEqual(before);
+    expect(await t.app.db('users').whereRaw('lower(email) = ?', ['grace@example.com'])).toHaveLength(1);
   });
 
   it('wants a password of 8 to 128 characters and a real email (400 with issues)', async () => {
@@ -57,12 +60,13 @@ describe('sign-up', () => {
       expect(res.body.issues.map((i: { path: string[] }) => i.path.join('.'))).toEqual([path]);
     }
     const ok = await t.rest('POST', '/auth/sign-up', { body: { email: 'edge@example.com', name: 'E', password: 'x'.repeat(128) } });
-    expect(ok.status).toBe(201);
+    expect(ok.status).toBe(202);
   });
 
   it('works through the typed client', async () => {
-    const user = await t.client().auth.signUp.mutate({ email: 'typed@example.com', name: 'Typed', password: 'typed password' });
-    expect(user.roles).toEqual(['member']);
+    const answer = await t.client().auth.signUp.mutate({ email: 'typed@example.com', name: 'Typed', password: 'typed password' });
+    expect(answer).toEqual({ message: SIGN_UP_ANSWER });
+    expect(await t.app.db('users').where({ email: 'typed@example.com' }).first()).toBeDefined();
   });
 });
 
@@ -140,7 +144,7 @@ describe('sign-in', () => {
     const user = await makeUser(t.app.db);
     const { token } = await t.client().auth.signIn.mutate({ email: user.email, password: DEFAULT_PASSWORD });
     const me = await t.client(token).users.me.query();
-    expect(me).toMatchObject({ id: user.id, email: user.email, roles: ['member'], permissions: [] });
+    expect(me).toMatchObject({ id: user.id, email: user.email, roles: ['member'], permissions: ['reports:request'] });
   });
 });
 

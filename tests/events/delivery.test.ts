@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEventEnvelope } from '../../server/app.ts';
 import { deliveryTask } from '../../server/events/bus.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
+import { makeUser } from '../helpers/factories.ts';
 import { fastForwardRetries, queuedJobs, waitFor, waitForIdleQueue } from '../helpers/jobs.ts';
 import { mailFiles, parseMail } from '../helpers/mail.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -163,13 +164,14 @@ describe('transactions', () => {
     expect([...(await mailFiles(t.dataDir)).values()].filter((m) => m.includes(u.email))).toHaveLength(1);
   });
 
-  it('the welcome email has a plain-text and an HTML part addressed by name', async () => {
-    const u = { userId: randomUUID(), email: `grace-${randomUUID()}@example.com`, name: 'Grace <Hopper>' };
+  it('the welcome email has a plain-text and an HTML part, a fixed subject, and greets a verified owner by name (escaped)', async () => {
+    const made = await makeUser(t.app.db, { email: `grace-${randomUUID()}@example.com`, name: 'Grace <Hopper>' });
+    const u = { userId: made.id, email: made.email, name: made.name };
     const envelope = await t.app.db.transaction((trx) => t.app.events.publish(trx, 'user.created', u, { userId: u.userId }));
     const eml = await waitFor(async () => (await mailFiles(t.dataDir)).get(`welcome-${envelope.id}.eml`), 'the welcome email');
     const mail = parseMail(eml);
     expect(mail.headers.get('to')).toBe(u.email);
-    expect(mail.headers.get('subject')).toBe('Welcome to Duality, Grace <Hopper>');
+    expect(mail.headers.get('subject')).toBe('Welcome to Duality');
     expect(mail.headers.get('message-id')).toMatch(new RegExp(`^<welcome-${envelope.id}@`));
     expect(mail.headers.get('content-type')).toMatch(/^multipart\/alternative/);
     expect([...mail.parts.keys()]).toEqual(['text/plain', 'text/html']);

@@ -46,6 +46,9 @@ const operations: Op[] = Object.entries(contract.paths).flatMap(([path, item]) =
 const RULES_BEYOND_SCHEMA: Record<string, string[]> = {
   'users-setRoles': ['roles'], // each role must exist
   'products-list': ['minPrice'], // minPrice ≤ maxPrice
+  'auth-verifyEmail': ['token'], // a code the server mailed, unused and unexpired
+  'auth-resetPassword': ['token'], // likewise
+  'auth-changePassword': ['currentPassword'], // the account's current password
 };
 /** Every list: a cursor must be one a previous page gave, and page × size ≤ MAX_PAGE_DEPTH (docs/lists.md). */
 const LIST_RULES = ['cursor', 'page'];

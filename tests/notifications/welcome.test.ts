@@ -28,38 +28,45 @@ async function mailsTo(address: string) {
 }
 
 describe('sign-up → welcome email and analytics, without users knowing either', () => {
-  it('POST /auth/sign-up: a welcome email file with both parts and the name, and a user.signed_up row', async () => {
-    const res = await t.rest('POST', '/auth/sign-up', { body: { email: 'ada@example.com', name: 'Ada Lovelace', password: DEFAULT_PASSWORD } });
-    expect(res.status).toBe(201);
+  it('POST /auth/sign-up: a welcome email with both parts and a verification code, no chosen text in the subject, and a user.signed_up row', async () => {
+    const res = await t.rest('POST', '/auth/sign-up', { body: { email: 'ada@example.com', name: 'Claim your prize at https://spam.example', password: DEFAULT_PASSWORD } });
+    expect(res.status).toBe(202);
+    const { id } = await t.app.db('users').where({ email: 'ada@example.com' }).first();
 
     const [mail] = await waitFor(async () => {
       const mails = await mailsTo('ada@example.com');
       return mails.length ? mails : undefined;
     }, 'the welcome email');
-    expect(mail!.headers.get('subject')).toBe('Welcome to Duality, Ada Lovelace');
-    expect(mail!.parts.get('text/plain')).toContain('Hello Ada Lovelace,');
-    expect(mail!.parts.get('text/html')).toContain('<p>Hello Ada Lovelace,</p>');
+    expect(mail!.headers.get('subject')).toBe('Welcome to Duality');
+    // Nobody has verified the address yet: the mail greets the address, not the chosen name.
+    expect(mail!.parts.get('text/plain')).toContain('Hello ada@example.com,');
+    expect(mail!.parts.get('text/html')).toContain('<p>Hello ada@example.com,</p>');
+    for (const part of mail!.parts.values()) expect(part).not.toContain('prize');
+    expect(mail!.parts.get('text/plain')).toMatch(/^ {4}[a-z2-7]{32}$/m);
 
     const rows = await waitFor(async () => {
-      const found = await t.app.db('analytics_events').where({ name: 'user.signed_up', userId: res.body.id });
+      const found = await t.app.db('analytics_events').where({ name: 'user.signed_up', userId: id });
       return found.length ? found : undefined;
     }, 'the analytics row');
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ userId: res.body.id, properties: {}, eventId: expect.any(String) });
+    expect(rows[0]).toMatchObject({ userId: id, properties: {}, eventId: expect.any(String) });
   });
 
-  it('a duplicate sign-up is a 409, and sends no second email', async () => {
-    const first = await t.client().auth.signUp.mutate({ email: 'grace@example.com', name: 'Grace', password: DEFAULT_PASSWORD });
+  it('a sign-up with a known address answers the same, mails its owner a notice instead, and creates nothing', async () => {
+    await t.client().auth.signUp.mutate({ email: 'grace@example.com', name: 'Grace', password: DEFAULT_PASSWORD });
     await waitFor(async () => (await mailsTo('grace@example.com')).length === 1, 'the first welcome email');
+    const { id } = await t.app.db('users').where({ email: 'grace@example.com' }).first();
 
     const again = await t.rest('POST', '/auth/sign-up', { body: { email: 'GRACE@example.com', name: 'Grace again', password: DEFAULT_PASSWORD } });
-    expect(again.status).toBe(409);
-    expect(again.body.code).toBe('CONFLICT');
-    // The rolled-back sign-up left no delivery behind: once the queue is idle, still one mail, one row.
+    expect(again.status).toBe(202);
     await waitForIdleQueue(t.app.db);
-    expect(await mailsTo('grace@example.com')).toHaveLength(1);
+    const mails = await mailsTo('grace@example.com');
+    expect(mails.map((m) => m.headers.get('subject')).sort()).toEqual(['Someone tried to sign up with your address', 'Welcome to Duality']);
+    const notice = mails.find((m) => m.headers.get('subject')!.startsWith('Someone'))!;
+    expect(notice.parts.get('text/plain')).toContain('already has one');
+    expect(notice.parts.get('text/plain')).not.toContain('Grace again');
     expect(await mailsTo('GRACE@example.com')).toHaveLength(0);
-    expect(await t.app.db('analytics_events').where({ name: 'user.signed_up', userId: first.id })).toHaveLength(1);
+    expect(await t.app.db('analytics_events').where({ name: 'user.signed_up', userId: id })).toHaveLength(1);
     expect(await t.app.db('users').whereRaw('lower(email) = ?', ['grace@example.com'])).toHaveLength(1);
   });
 
@@ -72,7 +79,9 @@ describe('sign-up → welcome email and analytics, without users knowing either'
       const mails = await mailsTo('root@example.com');
       return mails.length ? mails : undefined;
     }, 'the welcome email for the CLI-made user');
+    // The operator vouched for the address: greeted by name, and no code to enter.
     expect(mail!.parts.get('text/plain')).toContain('Hello Root,');
+    expect(mail!.parts.get('text/plain')).not.toMatch(/^ {4}[a-z2-7]{32}$/m);
   });
 });
 

@@ -107,7 +107,7 @@ describe('/metrics', () => {
 
   it('jobs by task and outcome, event delivery lag by subscriber', async () => {
     const res = await t.rest('POST', '/auth/sign-up', { body: { email: 'lag@example.com', name: 'Lag', password: DEFAULT_PASSWORD } });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(202);
     await waitForIdleQueue(t.app.db);
     const families = await waitFor(async () => {
       const f = await scrape();

@@ -84,7 +84,7 @@ describe('one trace across two processes, exported over OTLP', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'otlp@example.com', name: 'Otlp', password: DEFAULT_PASSWORD }),
     });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(202);
 
     const signUp = await waitFor(() => receiver.spans.find((s) => s.name === 'auth.signUp'), 'the auth.signUp span from the server', 30_000);
     expect(signUp).toMatchObject({ service: 'duality-test', role: 'serve' });

@@ -103,7 +103,7 @@ describe('Idempotency-Key on REST mutations', () => {
     expect((await post('/products', { name: 'Long ok', price: '1.00' }, { ...bearer(admin), 'idempotency-key': 'k'.repeat(255) })).status).toBe(201);
   });
 
-  it('stores a 4xx and replays it as the same 4xx: invalid input, then a duplicate email', async () => {
+  it('stores a 4xx and replays it as the same 4xx: invalid input, then a wrong verification code', async () => {
     const key = randomUUID();
     const bad = await post('/products', { name: '', price: '-1' }, { ...bearer(admin), 'idempotency-key': key });
     expect(bad.status).toBe(400);
@@ -112,13 +112,12 @@ describe('Idempotency-Key on REST mutations', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.text).toBe(bad.text);
 
-    const { user } = await signedInUser(t);
     const dupKey = randomUUID();
-    const body = { email: user.email, name: 'Dup', password: 'correct horse battery staple' };
-    const conflict = await post('/auth/sign-up', body, { 'idempotency-key': dupKey });
-    expect(conflict.status).toBe(409);
-    const replayed = await post('/auth/sign-up', body, { 'idempotency-key': dupKey });
-    expect(replayed.status).toBe(409);
+    const body = { token: 'a'.repeat(32) };
+    const conflict = await post('/auth/verify-email', body, { 'idempotency-key': dupKey });
+    expect(conflict.status).toBe(400);
+    const replayed = await post('/auth/verify-email', body, { 'idempotency-key': dupKey });
+    expect(replayed.status).toBe(400);
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
     expect(replayed.text).toBe(conflict.text);
   });
@@ -128,8 +127,8 @@ describe('Idempotency-Key on REST mutations', () => {
     const body = { email: `signup-${key}@example.com`, name: 'Once', password: 'correct horse battery staple' };
     const first = await post('/auth/sign-up', body, { 'idempotency-key': key });
     const retry = await post('/auth/sign-up', body, { 'idempotency-key': key });
-    expect(first.status).toBe(201);
-    expect(retry.status).toBe(201);
+    expect(first.status).toBe(202);
+    expect(retry.status).toBe(202);
     expect(retry.text).toBe(first.text);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(await t.app.db('users').where({ email: body.email }).count<{ count: string }[]>('* as count')).toEqual([{ count: '1' }]);

@@ -280,7 +280,7 @@ describe('the topology under load, with a worker killed and a server terminated'
     // analytics row and exactly one welcome mail, handed to the mailer once.
     const committed = (await db('users').where('email', 'like', `signup-${pid}-%`).select('id', 'email')) as { id: string; email: string }[];
     const committedEmails = new Set(committed.map((u) => u.email));
-    const acknowledged = signUps.filter((s) => s.outcome.status === 201);
+    const acknowledged = signUps.filter((s) => s.outcome.status === 202);
     expect(acknowledged.filter((s) => !committedEmails.has(s.email)).map((s) => s.email)).toEqual([]);
     const analytics = (await db('analytics_events').where({ name: 'user.signed_up' }).select('userId')) as { userId: string }[];
     const mails = await mailFiles(dataDir);
@@ -327,7 +327,7 @@ describe('the topology under load, with a worker killed and a server terminated'
     const summary = {
       loadSeconds: Number(loadSeconds.toFixed(1)),
       requests: all.length,
-      signUps: { sent: signUps.length, acknowledged201: acknowledged.length, committed: committed.length, closed: count(signUps.map((s) => s.outcome), closed), welcomeMails: [...welcomeTo.values()].reduce((a, b) => a + b, 0), analyticsRows: analytics.length },
+      signUps: { sent: signUps.length, acknowledged202: acknowledged.length, committed: committed.length, closed: count(signUps.map((s) => s.outcome), closed), welcomeMails: [...welcomeTo.values()].reduce((a, b) => a + b, 0), analyticsRows: analytics.length },
       products: { created201: createdOk.length, updates200: count(updates.map((u) => u.outcome), is2xx), closed: count([...creates, ...updates].map((c) => c.outcome), closed) },
       reports: { accepted202: accepted.length, inDatabase: reports.length, ready: reports.filter((r) => r.status === 'ready').length, retried: reports.filter((r) => r.attempts > 1).length, mails: reportMails.size },
       terminatedServerInFlight: { sent: direct.length, completed2xx: count(direct, is2xx), closed: count(direct, closed), other4xx: count(direct, (o) => typeof o.status === 'number' && o.status >= 400 && o.status < 500) },

@@ -97,7 +97,7 @@ describe('the image’s final stage, assembled from the Dockerfile without Docke
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: `image-${process.pid}@example.com`, name: 'Image', password: 'a long enough password' }),
     });
-    expect(signUp.status).toBe(201);
+    expect(signUp.status).toBe(202);
 
     const worker = image([...entrypoint, 'worker'], { WORKER_POLL_INTERVAL_MS: '100' });
     await waitFor(() => worker.output().includes('worker running') || worker.child.exitCode !== null, 'the worker to start', 60_000);

@@ -1,7 +1,7 @@
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 import { EnvSchema } from '../../config.ts';
-import { ERROR_KINDS, type ErrorCode } from '../../errors.ts';
+import { ERROR_KINDS, trpcCodeOf, type ErrorCode } from '../../errors.ts';
 
 /** A generated page: where it goes, what it says, and what is wrong with its source. */
 export interface GeneratedPage {
@@ -90,7 +90,7 @@ ${sections.join('\n')}`;
 export function errorsPage(): GeneratedPage {
   const rows = (Object.entries(ERROR_KINDS) as [ErrorCode, (typeof ERROR_KINDS)[ErrorCode]][])
     .sort(([a, ka], [b, kb]) => ka.status - kb.status || a.localeCompare(b))
-    .map(([code, kind]) => `| \`${code}\` | ${kind.status} | ${TRPC_ERROR_CODES_BY_KEY[code]} | ${cell(kind.when)} |`);
+    .map(([code, kind]) => `| \`${code}\` | ${kind.status} | ${TRPC_ERROR_CODES_BY_KEY[trpcCodeOf(code)]} | ${cell(kind.when)} |`);
   const problems = Object.entries(ERROR_KINDS)
     .filter(([, kind]) => !kind.when.trim())
     .map(([code]) => `server/errors.ts: ${code} has no \`when\`; say when it happens.`);
@@ -112,7 +112,8 @@ Every error has one body, on both doors:
   \`data.code\` the code and \`data.issues\` the issues; the HTTP status is the same, and the
   JSON-RPC number is the one in the tRPC column.
 - \`issues\` is present only for invalid input: one entry per offending field, by path.
-- The codes are tRPC's code names. Domain code raises them by throwing an \`AppError\` kind from
+- The codes are tRPC's code names, plus our own (e.g. \`EMAIL_NOT_VERIFIED\`) that refine one of
+  them: the tRPC column then shows the number of the code it refines. Domain code raises them by throwing an \`AppError\` kind from
   \`server/errors.ts\` (the class is named in the table), never an HTTP or tRPC error, so a
   service works the same behind both doors.
 

@@ -1,10 +1,20 @@
 import { z } from 'zod';
 import { router } from '../../trpc/init.ts';
 import { authedProcedure, publicProcedure } from '../../trpc/procedures.ts';
-import { UserSchema } from '../users/user.schemas.ts';
 import type { AuthService } from './auth.service.ts';
 import { sessionCookieFor } from './session.cookie.ts';
-import { SignInInput, SignInResultSchema, SignUpInput } from './auth.schemas.ts';
+import {
+  ChangePasswordInput,
+  PasswordResetRequestedSchema,
+  RequestPasswordResetInput,
+  ResetPasswordInput,
+  SignInInput,
+  SignInResultSchema,
+  SignUpInput,
+  SignUpResultSchema,
+  VerificationSentSchema,
+  VerifyEmailInput,
+} from './auth.schemas.ts';
 
 const tags = ['auth'];
 
@@ -12,18 +22,105 @@ const SetCookieHeader = z.object({
   'Set-Cookie': z.string().meta({ description: '`session=<token>; HttpOnly; SameSite=Lax; Path=/; Expires=…` (plus `Secure` in production or when PUBLIC_URL is https)' }),
 });
 
+/** The client of a request, for limits and the session list. */
+const clientOf = (req: { ip: string; headers: Record<string, string | string[] | undefined> }) => {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip, userAgent: typeof ua === 'string' ? ua : undefined };
+};
+
+const MAIL_LIMIT = 'account mails per client IP and per address, PASSWORD_RESET_LIMIT_PER_HOUR';
+const BAD_CODE_RESPONSE = { 400: 'Invalid input, or the code is wrong, already used or expired (`issues[0].path` is `token`)' };
+
 /** tRPC `auth.*` ⇄ REST `/api/v1/auth/*`. Sign-up creates the account through the users module (auth.signUp). */
 export const authRouter = ({ auth }: { auth: AuthService }) =>
   router({
     signUp: publicProcedure
       .meta({
-        openapi: { method: 'POST', path: '/auth/sign-up', tags, summary: 'Create an account (role: member)', errorResponses: { 409: 'An account with this email already exists' } },
-        successStatus: 201,
+        openapi: {
+          method: 'POST',
+          path: '/auth/sign-up',
+          tags,
+          summary: 'Create an account (role: member); the same 202 whether or not the address already has one',
+          description:
+            'A new address gets a welcome mail with its verification code; an address that already has an account gets a "someone tried to sign up with your address" mail instead, and its account is not changed. Then sign in with auth.signIn.',
+        },
+        successStatus: 202,
         rateLimited: 'sign-ups per client IP, SIGN_UP_LIMIT_PER_HOUR',
       })
       .input(SignUpInput)
-      .output(UserSchema)
-      .mutation(({ ctx, input }) => auth.signUp(input, { ip: ctx.req.ip })),
+      .output(SignUpResultSchema)
+      .mutation(({ ctx, input }) => auth.signUp(input, clientOf(ctx.req))),
+
+    verifyEmail: publicProcedure
+      .meta({
+        openapi: { method: 'POST', path: '/auth/verify-email', tags, summary: 'Verify the account\'s email address with the code from the mail (single use)', errorResponses: BAD_CODE_RESPONSE },
+        successStatus: 204,
+      })
+      .input(VerifyEmailInput)
+      .output(z.void())
+      .mutation(({ input }) => auth.verifyEmail(input.token)),
+
+    resendVerification: authedProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/auth/resend-verification',
+          tags,
+          summary: 'Mail a new verification code to your address (the previous one stops working)',
+          errorResponses: { 409: 'Your address is already verified' },
+        },
+        successStatus: 202,
+        rateLimited: MAIL_LIMIT,
+      })
+      .input(z.void())
+      .output(VerificationSentSchema)
+      .mutation(({ ctx }) => auth.resendVerification(ctx.actor, clientOf(ctx.req))),
+
+    requestPasswordReset: publicProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/auth/password-reset/request',
+          tags,
+          summary: 'Mail a password-reset code; the same 202 whether or not the address has an account',
+        },
+        successStatus: 202,
+        rateLimited: MAIL_LIMIT,
+      })
+      .input(RequestPasswordResetInput)
+      .output(PasswordResetRequestedSchema)
+      .mutation(({ ctx, input }) => auth.requestPasswordReset(input.email, clientOf(ctx.req))),
+
+    resetPassword: publicProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/auth/password-reset',
+          tags,
+          summary: 'Choose a new password with the mailed code (single use); ends every session of the account',
+          errorResponses: BAD_CODE_RESPONSE,
+        },
+        successStatus: 204,
+      })
+      .input(ResetPasswordInput)
+      .output(z.void())
+      .mutation(({ input }) => auth.resetPassword(input)),
+
+    changePassword: authedProcedure
+      .meta({
+        openapi: {
+          method: 'POST',
+          path: '/auth/change-password',
+          tags,
+          summary: 'Change your password (needs the current one); ends your other sessions, keeps this one',
+          errorResponses: { 400: 'Invalid input, or the current password is wrong (`issues[0].path` is `currentPassword`)' },
+        },
+        successStatus: 204,
+        rateLimited: 'counted as sign-in attempts against your account',
+      })
+      .input(ChangePasswordInput)
+      .output(z.void())
+      .mutation(({ ctx, input }) => auth.changePassword(ctx.actor, input, clientOf(ctx.req))),
 
     signIn: publicProcedure
       .meta({
@@ -44,7 +141,7 @@ export const authRouter = ({ auth }: { auth: AuthService }) =>
       .input(SignInInput)
       .output(SignInResultSchema)
       .mutation(async ({ ctx, input }) => {
-        const result = await auth.signIn(input, { ip: ctx.req.ip });
+        const result = await auth.signIn(input, clientOf(ctx.req));
         sessionCookieFor(ctx.reply, { secure: auth.secureCookies }).set(result.token, new Date(result.expiresAt));
         return result;
       }),

@@ -13,7 +13,13 @@ export class Session extends Model {
   userId!: string;
   expiresAt!: Date;
   createdAt!: Date;
+  /** The User-Agent header of the sign-in (cut to 512 characters), or null. */
+  userAgent!: string | null;
+  /** The client IP of the sign-in, or null. */
+  ip!: string | null;
+  /** When the session was last used to within LAST_USED_PRECISION_MS (session.service.ts). */
+  lastUsedAt!: Date;
 
   /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
-  static readonly columns = modelColumns<Session>()(['id', 'secretHash', 'userId', 'expiresAt', 'createdAt']);
+  static readonly columns = modelColumns<Session>()(['id', 'secretHash', 'userId', 'expiresAt', 'createdAt', 'userAgent', 'ip', 'lastUsedAt']);
 }

@@ -2,16 +2,29 @@ import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import type { Knex } from 'knex';
+import { NotFoundError } from '../../errors.ts';
 import { Session } from './session.model.ts';
 
-/** How long a session lives; using it in its second half extends it by this much again. */
-export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** How long a session lives unused; using it in its second half extends it by this much again. */
+export const SESSION_TTL_MS = 30 * DAY_MS;
+
+/** The default absolute lifetime (SESSION_MAX_AGE_DAYS): no use extends a session past it. */
+export const DEFAULT_SESSION_MAX_AGE_MS = 90 * DAY_MS;
+
+/**
+ * `last_used_at` is written at most this often per session, so validating a session
+ * stays a read on almost every request.
+ */
+export const LAST_USED_PRECISION_MS = 5 * 60 * 1000;
 
 // 15 random bytes (120 bits) name the session; 20 more (160 bits) are the secret.
 // Base32 lower case without padding: 24 and 32 characters of [a-z2-7].
 const ID_BYTES = 15;
 const SECRET_BYTES = 20;
 const TOKEN_PATTERN = /^([a-z2-7]{24})\.([a-z2-7]{32})$/;
+const USER_AGENT_MAX = 512;
 
 /** A live session as the rest of the app sees it (never its secret or hash). */
 export interface SessionInfo {
@@ -20,33 +33,66 @@ export interface SessionInfo {
   expiresAt: Date;
 }
 
+/** Where a session was started: shown to its user in their session list. */
+export interface SessionClient {
+  userAgent?: string | undefined;
+  ip?: string | undefined;
+}
+
+/** One of a user's sessions, as `users.sessions` lists it. */
+export interface SessionSummary {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+}
+
 /**
  * Sessions after Lucia's current design: a token `<id>.<secret>` where the id finds
  * the row and the secret proves possession. Only SHA-256(secret) is stored and it
  * is compared in constant time, so neither a leaked table nor response timing
  * yields a usable token. Sessions last 30 days and are extended when used in their
- * second half; expired ones are deleted when met, and on every sign-in.
+ * second half, but never past `maxAgeMs` after they started (SESSION_MAX_AGE_DAYS):
+ * a stolen token that is used every day still dies then. Expired ones are deleted
+ * when met, and on every sign-in.
  */
 export class SessionService {
-  constructor(private readonly deps: { db: Knex; now?: () => Date }) {}
+  private readonly maxAgeMs: number;
+
+  constructor(private readonly deps: { db: Knex; now?: () => Date; maxAgeMs?: number }) {
+    this.maxAgeMs = deps.maxAgeMs ?? DEFAULT_SESSION_MAX_AGE_MS;
+  }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
 
   /** Starts a session; the returned token is shown to the client once and never stored. */
-  async create(userId: string, db: Knex = this.deps.db): Promise<{ token: string; session: SessionInfo }> {
+  async create(userId: string, client: SessionClient = {}, db: Knex = this.deps.db): Promise<{ token: string; session: SessionInfo }> {
     const id = randomString(ID_BYTES);
     const secret = randomString(SECRET_BYTES);
-    const expiresAt = new Date(this.now().getTime() + SESSION_TTL_MS);
-    await Session.query(db).insert({ id, secretHash: Buffer.from(hashSecret(secret)), userId, expiresAt });
+    const now = this.now();
+    const expiresAt = new Date(now.getTime() + Math.min(SESSION_TTL_MS, this.maxAgeMs));
+    await Session.query(db).insert({
+      id,
+      secretHash: Buffer.from(hashSecret(secret)),
+      userId,
+      expiresAt,
+      createdAt: now,
+      lastUsedAt: now,
+      userAgent: client.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+      ip: client.ip ?? null,
+    });
     return { token: `${id}.${secret}`, session: { id, userId, expiresAt } };
   }
 
   /**
    * The session a token names, or null when the token is malformed, unknown,
-   * expired (the row is then deleted) or carries the wrong secret. `extended` is
-   * true when this use moved the expiry forward (a cookie then needs re-sending).
+   * expired or past its absolute lifetime (the row is then deleted) or carries the
+   * wrong secret. `extended` is true when this use moved the expiry forward (a cookie
+   * then needs re-sending).
    */
   async validate(token: string): Promise<{ session: SessionInfo; extended: boolean } | null> {
     const match = TOKEN_PATTERN.exec(token);
@@ -58,15 +104,20 @@ export class SessionService {
     if (!constantTimeEqual(hashSecret(secret), new Uint8Array(row.secretHash))) return null;
 
     const now = this.now().getTime();
-    if (row.expiresAt.getTime() <= now) {
+    const absoluteEnd = row.createdAt.getTime() + this.maxAgeMs;
+    if (row.expiresAt.getTime() <= now || absoluteEnd <= now) {
       await Session.query(this.deps.db).deleteById(id);
       return null;
     }
     let expiresAt = row.expiresAt;
-    const extended = expiresAt.getTime() - now < SESSION_TTL_MS / 2;
-    if (extended) {
-      expiresAt = new Date(now + SESSION_TTL_MS);
-      await Session.query(this.deps.db).findById(id).patch({ expiresAt });
+    const renewed = Math.min(now + SESSION_TTL_MS, absoluteEnd);
+    const extended = expiresAt.getTime() - now < SESSION_TTL_MS / 2 && renewed > expiresAt.getTime();
+    const touch = now - row.lastUsedAt.getTime() >= LAST_USED_PRECISION_MS;
+    if (extended || touch) {
+      if (extended) expiresAt = new Date(renewed);
+      await Session.query(this.deps.db)
+        .findById(id)
+        .patch({ lastUsedAt: new Date(now), ...(extended ? { expiresAt } : {}) });
     }
     return { session: { id, userId: row.userId, expiresAt }, extended };
   }
@@ -80,7 +131,35 @@ export class SessionService {
     return Session.query(db).where({ userId }).delete();
   }
 
-  /** Deletes every expired session (indexed on expires_at); returns how many. */
+  /** Ends every session of a user but `keepSessionId` (the caller's own); returns how many. */
+  async invalidateOthers(userId: string, keepSessionId: string, db: Knex = this.deps.db): Promise<number> {
+    return Session.query(db).where({ userId }).whereNot({ id: keepSessionId }).delete();
+  }
+
+  /** Ends one session of this user; a session that is not theirs is as unknown as a missing one. */
+  async revoke(userId: string, sessionId: string): Promise<void> {
+    const deleted = await Session.query(this.deps.db).where({ id: sessionId, userId }).delete();
+    if (!deleted) throw new NotFoundError('Session', sessionId);
+  }
+
+  /** The user's live sessions, most recently used first. */
+  async list(userId: string): Promise<SessionSummary[]> {
+    const rows = await Session.query(this.deps.db)
+      .where({ userId })
+      .where('expiresAt', '>', this.now())
+      .where('createdAt', '>', new Date(this.now().getTime() - this.maxAgeMs))
+      .orderBy([
+        { column: 'lastUsedAt', order: 'desc' },
+        { column: 'createdAt', order: 'desc' },
+      ]);
+    return rows.map((r) => ({ id: r.id, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, expiresAt: r.expiresAt, userAgent: r.userAgent, ip: r.ip }));
+  }
+
+  /**
+   * Deletes every expired session (indexed on expires_at); returns how many. An expiry
+   * never lies past the absolute lifetime, so this catches those too (only after
+   * SESSION_MAX_AGE_DAYS is lowered do older rows wait until they are presented or expire).
+   */
   async deleteExpired(): Promise<number> {
     return Session.query(this.deps.db).where('expiresAt', '<=', this.now()).delete();
   }

@@ -1,17 +1,33 @@
 import { subscriber } from '../../events/bus.ts';
+import type { AccountTokenService } from '../auth/account-token.service.ts';
 import { userEvents } from '../users/user.events.ts';
+import type { UserService } from '../users/user.service.ts';
+import { renderSignUpAttemptEmail, renderWelcomeEmail } from './account.emails.ts';
 import type { Mailer } from './mailer.ts';
-import { renderWelcomeEmail } from './welcome.email.ts';
 
 /**
  * What notifications listens to. The users module publishes `user.created` without
  * knowing this exists; the module list introduces the two.
  */
-export const notificationSubscribers = ({ mailer }: { mailer: Mailer }) => [
+export const notificationSubscribers = ({ mailer, users, accountTokens }: { mailer: Mailer; users: UserService; accountTokens: AccountTokenService }) => [
   subscriber(userEvents, 'user.created', 'notifications.welcome-email', async (event) => {
-    const { subject, text, html } = renderWelcomeEmail(event.payload);
+    // The account as it is now; gone or deactivated since: the welcome as the event says, without a code.
+    const account = await users.findContact(event.payload.userId);
+    const user = account ?? { email: event.payload.email, name: event.payload.name, emailVerified: false };
+    // The code is made here, by the worker, just before the mail: it is never stored in
+    // plain text anywhere, not even in the event. A repeated delivery makes a new code
+    // (the old one stops working) and rewrites the same file.
+    const verification = account && !account.emailVerified ? await accountTokens.issue(account.id, 'verify-email') : undefined;
+    const { subject, text, html } = renderWelcomeEmail(user, verification);
     // Keyed by the event id: a delivery repeated after a crash between sending and
     // committing rewrites the same file (or reuses the same Message-ID over SMTP).
-    await mailer.send({ to: event.payload.email, subject, text, html, key: `welcome-${event.id}` });
+    await mailer.send({ to: user.email, subject, text, html, key: `welcome-${event.id}` });
+  }),
+
+  subscriber(userEvents, 'user.sign_up_attempted', 'notifications.sign-up-attempt-email', async (event) => {
+    const user = await users.findContact(event.payload.userId);
+    if (!user) return;
+    const { subject, text, html } = renderSignUpAttemptEmail(user);
+    await mailer.send({ to: user.email, subject, text, html, key: `sign-up-attempt-${event.id}` });
   }),
 ];

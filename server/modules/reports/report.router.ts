@@ -1,5 +1,6 @@
 import { router } from '../../trpc/init.ts';
-import { authedProcedure } from '../../trpc/procedures.ts';
+import { authedProcedure, requirePermission } from '../../trpc/procedures.ts';
+import { reportPermissions } from './report.permissions.ts';
 import type { ReportService } from './report.service.ts';
 import { GenerateReportInput, ListReportsInput, ReportAcceptedSchema, ReportIdInput, ReportPageSchema, ReportSchema } from './report.schemas.ts';
 
@@ -12,7 +13,7 @@ const tags = ['reports'];
  */
 export const reportRouter = ({ reports }: { reports: ReportService }) =>
   router({
-    generate: authedProcedure
+    generate: requirePermission(reportPermissions.request)
       .meta({
         openapi: {
           method: 'POST',

@@ -9,6 +9,14 @@ export const userEvents = defineEvents({
     email: z.string().min(3),
     name: z.string(),
   }),
+  /**
+   * Someone signed up with the address of an existing account. Sign-up answers as if
+   * the account were new (so nobody learns which addresses have accounts); the owner
+   * is told by mail instead.
+   */
+  'user.sign_up_attempted': z.object({
+    userId: z.string().min(1),
+  }),
   /** A user account was deactivated; it can no longer sign in. */
   'user.deactivated': z.object({
     userId: z.string().min(1),

@@ -25,7 +25,7 @@ export interface MadeUser {
  */
 export async function makeUser(
   db: Knex,
-  opts: { email?: string; name?: string; password?: string; roles?: string[]; isActive?: boolean } = {},
+  opts: { email?: string; name?: string; password?: string; roles?: string[]; isActive?: boolean; emailVerified?: boolean } = {},
 ): Promise<MadeUser> {
   sequence += 1;
   const password = opts.password ?? DEFAULT_PASSWORD;
@@ -37,6 +37,8 @@ export async function makeUser(
       name: opts.name ?? `User ${sequence}`,
       passwordHash,
       isActive: opts.isActive ?? true,
+      // Verified unless a test says otherwise: most tests are about something else.
+      emailVerifiedAt: opts.emailVerified === false ? null : new Date(),
     })
     .returning('*');
   if (roles.length) {

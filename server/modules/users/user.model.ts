@@ -15,6 +15,8 @@ export class User extends Model {
   isActive!: boolean;
   /** E.164-like (`+` and 7–15 digits), or null when the user has given none. */
   phone!: string | null;
+  /** When the owner proved the address is theirs (the mailed code, or a password reset); null until then. */
+  emailVerifiedAt!: Date | null;
   /** Touched after `users.me` responds (best effort); null until the first visit. */
   lastSeenAt!: Date | null;
   /** Moves on every change to the account or its roles (triggers own it); not on a visit. */
@@ -23,7 +25,7 @@ export class User extends Model {
   updatedAt!: Date;
 
   /** The columns above, for `npm run db:check` (the compiler keeps the two lists equal). */
-  static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'lastSeenAt', 'version', 'createdAt', 'updatedAt']);
+  static readonly columns = modelColumns<User>()(['id', 'email', 'name', 'passwordHash', 'isActive', 'phone', 'emailVerifiedAt', 'lastSeenAt', 'version', 'createdAt', 'updatedAt']);
   // #endregion fields
 
   /** Defence in depth: a User serialised by mistake still carries no hash. */

@@ -3,7 +3,20 @@ import { router } from '../../trpc/init.ts';
 import { authedProcedure, requirePermission } from '../../trpc/procedures.ts';
 import type { Permission } from '../../trpc/access.ts';
 import { userPermissions } from './user.permissions.ts';
-import { currentUserSchema, ListUsersInput, SetRolesInput, UpdateMeInput, UserIdInput, UserPageSchema, UserSchema } from './user.schemas.ts';
+import type { SessionService } from '../auth/session.service.ts';
+import {
+  currentUserSchema,
+  ListUsersInput,
+  RevokedSessionsSchema,
+  SessionIdInput,
+  SessionListSchema,
+  SetRolesInput,
+  UpdateMeInput,
+  UserIdInput,
+  UserPageSchema,
+  UserSchema,
+  type SessionListDto,
+} from './user.schemas.ts';
 import type { UserService } from './user.service.ts';
 
 const tags = ['users'];
@@ -12,7 +25,7 @@ const tags = ['users'];
  * tRPC `users.*` ⇄ REST `/api/v1/users`. `permissions` is the app's permission catalog,
  * which the current-user schema enumerates.
  */
-export const userRouter = ({ users }: { users: UserService }, { permissions }: { permissions: readonly Permission[] }) => {
+export const userRouter = ({ users, sessions }: { users: UserService; sessions: SessionService }, { permissions }: { permissions: readonly Permission[] }) => {
   const CurrentUserSchema = currentUserSchema(permissions);
   return router({
     me: authedProcedure
@@ -26,6 +39,38 @@ export const userRouter = ({ users }: { users: UserService }, { permissions }: {
       .input(UpdateMeInput)
       .output(CurrentUserSchema)
       .mutation(({ ctx, input }) => users.updateMe(ctx.actor, input)),
+
+    sessions: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/users/me/sessions', tags, summary: 'Your live sessions (where and when each was started and last used)' } })
+      .input(z.void())
+      .output(SessionListSchema)
+      .query(async ({ ctx }): Promise<SessionListDto> => {
+        const list = await sessions.list(ctx.actor.userId);
+        return {
+          items: list.map((s) => ({
+            ...s,
+            current: s.id === ctx.actor.sessionId,
+            createdAt: s.createdAt.toISOString(),
+            lastUsedAt: s.lastUsedAt.toISOString(),
+            expiresAt: s.expiresAt.toISOString(),
+          })),
+        };
+      }),
+
+    revokeSession: authedProcedure
+      .meta({
+        openapi: { method: 'DELETE', path: '/users/me/sessions/{id}', tags, summary: 'End one of your sessions (its token stops working at once)' },
+        successStatus: 204,
+      })
+      .input(SessionIdInput)
+      .output(z.void())
+      .mutation(({ ctx, input }) => sessions.revoke(ctx.actor.userId, input.id)),
+
+    revokeOtherSessions: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/users/me/sessions/revoke-others', tags, summary: 'End every session of yours but this one' } })
+      .input(z.void())
+      .output(RevokedSessionsSchema)
+      .mutation(async ({ ctx }) => ({ revoked: await sessions.invalidateOthers(ctx.actor.userId, ctx.actor.sessionId) })),
 
     list: requirePermission(userPermissions.manage)
       .meta({ openapi: { method: 'GET', path: '/users', tags, summary: 'List users, oldest first' } })

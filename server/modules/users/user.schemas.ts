@@ -56,6 +56,7 @@ export const UserSchema = z
     email: z.string(),
     name: z.string(),
     isActive: z.boolean(),
+    emailVerified: z.boolean().meta({ description: 'Whether the owner has verified the address (some permissions need it: 403 EMAIL_NOT_VERIFIED)' }),
     phone: z.string().nullable().meta({ description: 'E.164 phone number, or null when none was given', example: '+14155550123' }),
     roles: z.array(z.string()).meta({ description: 'Role names, sorted' }),
     version: Version,
@@ -79,3 +80,23 @@ export type UpdateMeInput = z.output<typeof UpdateMeInput>;
 export type UserDto = z.output<typeof UserSchema>;
 export type CurrentUserDto = z.output<ReturnType<typeof currentUserSchema>>;
 export type UserPage = z.output<typeof UserPageSchema>;
+
+export const SessionIdInput = z.object({ id: text().min(1).max(64).meta({ description: "A session's id, from users.sessions" }) });
+
+export const SessionSchema = z
+  .object({
+    id: z.string().meta({ description: 'The session\'s public id (not its token): pass it to revoke the session' }),
+    current: z.boolean().meta({ description: 'True for the session this request was made with' }),
+    createdAt: z.iso.datetime().meta({ description: 'When it was started (sign-in)' }),
+    lastUsedAt: z.iso.datetime().meta({ description: 'When it was last used, to within 5 minutes' }),
+    expiresAt: z.iso.datetime().meta({ description: 'When it ends unless used again (never later than SESSION_MAX_AGE_DAYS after createdAt)' }),
+    userAgent: z.string().nullable().meta({ description: 'The User-Agent of the sign-in, or null' }),
+    ip: z.string().nullable().meta({ description: 'The client IP of the sign-in, or null' }),
+  })
+  .meta({ id: 'Session' });
+
+export const SessionListSchema = z.object({ items: z.array(SessionSchema).meta({ description: 'Your live sessions, most recently used first' }) }).meta({ id: 'SessionList' });
+
+export const RevokedSessionsSchema = z.object({ revoked: z.number().int().min(0).meta({ description: 'How many sessions were ended' }) }).meta({ id: 'RevokedSessions' });
+
+export type SessionListDto = z.output<typeof SessionListSchema>;

@@ -16,8 +16,11 @@ import type { CurrentUserDto, ListUsersInput, NewUserInput, UpdateMeInput, UserD
 /** What sign-in needs to check a password; never leaves the server. */
 export interface UserCredentials {
   id: string;
+  email: string;
+  name: string;
   passwordHash: string;
   isActive: boolean;
+  emailVerified: boolean;
 }
 
 /**
@@ -31,13 +34,15 @@ export class UserService {
    * Creates an account with the `member` role plus any `extraRoles`, in one
    * transaction. A duplicate email (compared case-insensitively) is a ConflictError.
    */
-  async create(input: NewUserInput & { extraRoles?: readonly string[] }): Promise<UserDto> {
+  async create(input: NewUserInput & { extraRoles?: readonly string[]; emailVerified?: boolean }): Promise<UserDto> {
     // Hash before the transaction: Argon2 takes a while and must not hold a connection.
     const passwordHash = await hashPassword(input.password);
     const user = await this.deps.db.transaction(async (trx) => {
       let created: User;
       try {
-        created = await User.query(trx).insert({ email: input.email.trim(), name: input.name.trim(), passwordHash }).returning('*');
+        created = await User.query(trx)
+          .insert({ email: input.email.trim(), name: input.name.trim(), passwordHash, emailVerifiedAt: input.emailVerified ? new Date() : null })
+          .returning('*');
       } catch (error) {
         if (error instanceof UniqueViolationError) throw new ConflictError('An account with this email already exists');
         throw error;
@@ -50,6 +55,49 @@ export class UserService {
       return created;
     });
     return this.toDto(user);
+  }
+
+  /**
+   * Sign-up: the same work whatever the address. The password is hashed first in both
+   * cases, then one transaction either creates the account (role member, `user.created`)
+   * or, when the address already has one, publishes `user.sign_up_attempted` so its
+   * owner is told by mail. The caller learns which it was; the client must not.
+   */
+  async signUp(input: NewUserInput): Promise<{ created: boolean }> {
+    const passwordHash = await hashPassword(input.password);
+    return this.deps.db.transaction(async (trx) => {
+      const email = input.email.trim();
+      const { rows } = await trx.raw<{ rows: { id: string }[] }>(
+        'INSERT INTO users (email, name, password_hash) VALUES (?, ?, ?) ON CONFLICT ((lower(email))) DO NOTHING RETURNING id',
+        [email, input.name.trim(), passwordHash],
+      );
+      const inserted = rows[0];
+      if (!inserted) {
+        const existing = await User.query(trx).modify('byEmail', email).first().select('id');
+        // Deleted since the insert saw it: nobody left to tell.
+        if (existing) await this.deps.events.publish(trx, 'user.sign_up_attempted', { userId: existing.id });
+        return { created: false };
+      }
+      await this.deps.roles.assign(trx, inserted.id, [DEFAULT_ROLE]);
+      await this.deps.events.publish(trx, 'user.created', { userId: inserted.id, email, name: input.name.trim() });
+      return { created: true };
+    });
+  }
+
+  /** Marks the address as verified (inside the caller's transaction); already verified stays as it was. */
+  async markEmailVerified(id: string, trx: Knex): Promise<void> {
+    await User.query(trx).findById(id).whereNull('emailVerifiedAt').patch({ emailVerifiedAt: new Date() });
+  }
+
+  /** Replaces the password hash (inside the caller's transaction, which ends sessions as its caller decides). */
+  async setPasswordHash(id: string, passwordHash: string, trx: Knex): Promise<void> {
+    await User.query(trx).findById(id).patch({ passwordHash });
+  }
+
+  /** For mails about the account: who to write to, or undefined when it is gone or deactivated. */
+  async findContact(id: string): Promise<{ id: string; email: string; name: string; emailVerified: boolean } | undefined> {
+    const user = await User.query(this.deps.db).findById(id).where('isActive', true).select('id', 'email', 'name', 'emailVerifiedAt');
+    return user && { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt !== null };
   }
 
   async get(id: string): Promise<UserDto> {
@@ -140,16 +188,22 @@ export class UserService {
     return this.toDto(user);
   }
 
-  /** For sign-in only: the stored hash of the account with this email, active or not. */
+  /** For sign-in and password checks only: the stored hash of the account with this email, active or not. */
   async findCredentials(email: string): Promise<UserCredentials | undefined> {
     const user = await User.query(this.deps.db).modify('byEmail', email).first();
-    return user && { id: user.id, passwordHash: user.passwordHash, isActive: user.isActive };
+    return user && credentials(user);
+  }
+
+  /** The same, by id (changing a password checks the current one). */
+  async findCredentialsById(id: string): Promise<UserCredentials | undefined> {
+    const user = await User.query(this.deps.db).findById(id);
+    return user && credentials(user);
   }
 
   /** The account behind a session, or undefined when it is gone or deactivated. */
-  async findActive(id: string): Promise<Pick<User, 'id' | 'email' | 'name'> | undefined> {
-    const user = await User.query(this.deps.db).findById(id).where('isActive', true).select('id', 'email', 'name');
-    return user && { id: user.id, email: user.email, name: user.name };
+  async findActive(id: string): Promise<{ id: string; email: string; name: string; emailVerified: boolean } | undefined> {
+    const user = await User.query(this.deps.db).findById(id).where('isActive', true).select('id', 'email', 'name', 'emailVerifiedAt');
+    return user && { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt !== null };
   }
 
   private async toDto(user: User): Promise<UserDto> {
@@ -184,6 +238,15 @@ async function refuseNoAdministrator(trx: Knex.Transaction, message: string): Pr
   if (!rows[0]?.left) throw new ConflictError(message);
 }
 
+const credentials = (u: User): UserCredentials => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  passwordHash: u.passwordHash,
+  isActive: u.isActive,
+  emailVerified: u.emailVerifiedAt !== null,
+});
+
 /** The public view of a user: every field but the password hash. */
 export function toUserDto(u: User, roles: string[]): UserDto {
   return {
@@ -191,6 +254,7 @@ export function toUserDto(u: User, roles: string[]): UserDto {
     email: u.email,
     name: u.name,
     isActive: u.isActive,
+    emailVerified: u.emailVerifiedAt !== null,
     phone: u.phone,
     roles,
     version: u.version,
