@@ -170,6 +170,9 @@ describe('the OpenAPI document states each operation’s access', () => {
       if (access.kind === 'permission') {
         expect(op['x-permissions'], label).toEqual([access.permission]);
         expect(op.responses['403'], label).toBeDefined();
+        const verified = needsVerifiedEmail(access.permission);
+        expect(op['x-verified-email'], label).toBe(verified ? true : undefined);
+        if (verified) expect(op.responses['403'].description, label).toContain('EMAIL_NOT_VERIFIED');
       }
     }
   });

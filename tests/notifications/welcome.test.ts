@@ -67,6 +67,11 @@ describe('sign-up → welcome email and analytics, without users knowing either'
     expect(notice.parts.get('text/plain')).not.toContain('Grace again');
     expect(await mailsTo('GRACE@example.com')).toHaveLength(0);
     expect(await t.app.db('analytics_events').where({ name: 'user.signed_up', userId: id })).toHaveLength(1);
+
+    // More tries within the hour: the same answer, and no second notice to flood the inbox.
+    expect((await t.rest('POST', '/auth/sign-up', { body: { email: 'grace@example.com', name: 'Grace', password: DEFAULT_PASSWORD } })).status).toBe(202);
+    await waitForIdleQueue(t.app.db);
+    expect(await mailsTo('grace@example.com')).toHaveLength(2);
     expect(await t.app.db('users').whereRaw('lower(email) = ?', ['grace@example.com'])).toHaveLength(1);
   });
 

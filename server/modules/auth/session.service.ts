@@ -42,9 +42,11 @@ export interface SessionClient {
 /** One of a user's sessions, as `users.sessions` lists it. */
 export interface SessionSummary {
   id: string;
-  createdAt: Date;
-  lastUsedAt: Date;
-  expiresAt: Date;
+  /** The session the listing request was made with. */
+  current: boolean;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
   userAgent: string | null;
   ip: string | null;
 }
@@ -142,8 +144,8 @@ export class SessionService {
     if (!deleted) throw new NotFoundError('Session', sessionId);
   }
 
-  /** The user's live sessions, most recently used first. */
-  async list(userId: string): Promise<SessionSummary[]> {
+  /** The user's live sessions, most recently used first; `currentSessionId` is marked `current`. */
+  async list(userId: string, currentSessionId: string): Promise<SessionSummary[]> {
     const rows = await Session.query(this.deps.db)
       .where({ userId })
       .where('expiresAt', '>', this.now())
@@ -152,7 +154,15 @@ export class SessionService {
         { column: 'lastUsedAt', order: 'desc' },
         { column: 'createdAt', order: 'desc' },
       ]);
-    return rows.map((r) => ({ id: r.id, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, expiresAt: r.expiresAt, userAgent: r.userAgent, ip: r.ip }));
+    return rows.map((r) => ({
+      id: r.id,
+      current: r.id === currentSessionId,
+      createdAt: r.createdAt.toISOString(),
+      lastUsedAt: r.lastUsedAt.toISOString(),
+      expiresAt: r.expiresAt.toISOString(),
+      userAgent: r.userAgent,
+      ip: r.ip,
+    }));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { subscriber } from '../../events/bus.ts';
+import type { RateLimit, RateLimiter } from '../../lib/rate-limiter.ts';
 import type { AccountTokenService } from '../auth/account-token.service.ts';
 import { userEvents } from '../users/user.events.ts';
 import type { UserService } from '../users/user.service.ts';
@@ -6,10 +7,17 @@ import { renderSignUpAttemptEmail, renderWelcomeEmail } from './account.emails.t
 import type { Mailer } from './mailer.ts';
 
 /**
+ * At most one "someone tried to sign up with your address" mail per account an hour: sign-ups
+ * from many addresses must not flood the owner's inbox. Counted by the worker, so the
+ * sign-up's answer is the same either way.
+ */
+export const SIGN_UP_NOTICE_LIMIT: RateLimit = { name: 'sign-up-notice:account', limit: 1, windowMs: 60 * 60 * 1000 };
+
+/**
  * What notifications listens to. The users module publishes `user.created` without
  * knowing this exists; the module list introduces the two.
  */
-export const notificationSubscribers = ({ mailer, users, accountTokens }: { mailer: Mailer; users: UserService; accountTokens: AccountTokenService }) => [
+export const notificationSubscribers = ({ mailer, users, accountTokens, limiter }: { mailer: Mailer; users: UserService; accountTokens: AccountTokenService; limiter: RateLimiter }) => [
   subscriber(userEvents, 'user.created', 'notifications.welcome-email', async (event) => {
     // The account as it is now; gone or deactivated since: the welcome as the event says, without a code.
     const account = await users.findContact(event.payload.userId);
@@ -27,6 +35,7 @@ export const notificationSubscribers = ({ mailer, users, accountTokens }: { mail
   subscriber(userEvents, 'user.sign_up_attempted', 'notifications.sign-up-attempt-email', async (event) => {
     const user = await users.findContact(event.payload.userId);
     if (!user) return;
+    if (!(await limiter.hit(SIGN_UP_NOTICE_LIMIT, user.id)).allowed) return;
     const { subject, text, html } = renderSignUpAttemptEmail(user);
     await mailer.send({ to: user.email, subject, text, html, key: `sign-up-attempt-${event.id}` });
   }),

@@ -44,18 +44,7 @@ export const userRouter = ({ users, sessions }: { users: UserService; sessions: 
       .meta({ openapi: { method: 'GET', path: '/users/me/sessions', tags, summary: 'Your live sessions (where and when each was started and last used)' } })
       .input(z.void())
       .output(SessionListSchema)
-      .query(async ({ ctx }): Promise<SessionListDto> => {
-        const list = await sessions.list(ctx.actor.userId);
-        return {
-          items: list.map((s) => ({
-            ...s,
-            current: s.id === ctx.actor.sessionId,
-            createdAt: s.createdAt.toISOString(),
-            lastUsedAt: s.lastUsedAt.toISOString(),
-            expiresAt: s.expiresAt.toISOString(),
-          })),
-        };
-      }),
+      .query(async ({ ctx }): Promise<SessionListDto> => ({ items: await sessions.list(ctx.actor.userId, ctx.actor.sessionId) })),
 
     revokeSession: authedProcedure
       .meta({
