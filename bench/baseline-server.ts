@@ -2,16 +2,30 @@
  * The baseline: the same queries the app runs, over bare node:http + pg, with no
  * framework, validation or serialization layers. The app's figures are read as a
  * ratio of this one, measured in the same run on the same database.
+ *
+ * BENCH_NAMED=1 sends get-by-id, the list page and the insert as named (prepared)
+ * statements, as any tuned server does: PostgreSQL then parses and plans each once per
+ * connection. bench/hot.bench.ts measures both variants.
  */
 import http from 'node:http';
 import pg from 'pg';
 
 pg.types.setTypeParser(1700, (v) => v);
 const pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL, max: 10 });
-const COLUMNS = 'id, name, price, is_active, created_at, updated_at';
+const COLUMNS = 'id, name, price, is_active, version, created_at, updated_at';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const toJson = (r: any) => ({ id: r.id, name: r.name, price: r.price, isActive: r.is_active, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() });
+const NAMED = process.env.BENCH_NAMED === '1';
+/** A plain query, or with BENCH_NAMED a named statement (its name is derived from the text). */
+const names = new Map<string, string>();
+const query = (text: string, values: unknown[]) => {
+  if (!NAMED) return pool.query(text, values);
+  let name = names.get(text);
+  if (!name) names.set(text, (name = `b${names.size}`));
+  return pool.query({ name, text, values });
+};
+
+const toJson = (r: any) => ({ id: r.id, name: r.name, price: r.price, isActive: r.is_active, version: r.version, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() });
 
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
@@ -23,8 +37,16 @@ const server = http.createServer(async (req, res) => {
     const byId = /^\/products\/([^/]+)$/.exec(url.pathname);
     if (byId) {
       if (!UUID.test(byId[1]!)) return send(400, { code: 'BAD_REQUEST' });
-      const { rows } = await pool.query(`SELECT ${COLUMNS} FROM products WHERE id = $1 AND is_active`, [byId[1]]);
+      const { rows } = await query(`SELECT ${COLUMNS} FROM products WHERE id = $1 AND is_active`, [byId[1]]);
       return rows[0] ? send(200, toJson(rows[0])) : send(404, { code: 'NOT_FOUND' });
+    }
+    if (url.pathname === '/products' && req.method === 'POST') {
+      let text = '';
+      for await (const chunk of req) text += chunk;
+      const input = JSON.parse(text) as { name?: unknown; price?: unknown };
+      if (typeof input.name !== 'string' || typeof input.price !== 'string') return send(400, { code: 'BAD_REQUEST' });
+      const { rows } = await query(`INSERT INTO products (name, price) VALUES ($1, $2) RETURNING ${COLUMNS}`, [input.name.trim(), input.price]);
+      return send(201, toJson(rows[0]));
     }
     if (url.pathname === '/products') {
       const page = Number(url.searchParams.get('page') ?? 1);
@@ -88,7 +110,7 @@ async function productList(q: URLSearchParams) {
   const order = 'order by "products"."created_at" desc, "products"."id" desc';
   const itemsSql = `select "products".*, to_char("products"."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ck0, "products"."id"::text AS ck1 from "products" inner join (select "products".id AS pk from "products" where ${where.join(' and ')} ${order} ${limit}) as "page" on "products"."id" = "page"."pk" ${order}`;
   const countSql = `select count(*) as "n" from (select 1 from "products" where ${filters} limit $${filterParams.length + 1}) as "matches"`;
-  const [items, count] = await Promise.all([pool.query(itemsSql, params), page === null ? undefined : pool.query(countSql, [...filterParams, 1001])]);
+  const [items, count] = await Promise.all([query(itemsSql, params), page === null ? undefined : query(countSql, [...filterParams, 1001])]);
   const rows = items.rows.slice(0, size);
   const last = rows.at(-1);
   const nextCursor = items.rows.length > size && last ? Buffer.from(JSON.stringify([last.ck0, last.ck1])).toString('base64url') : null;

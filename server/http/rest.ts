@@ -1,4 +1,5 @@
 import { getTRPCErrorFromUnknown, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
+import { compileRouter } from '../trpc/compiled.ts';
 import type { FastifyInstance } from 'fastify';
 import { errorHeaders, HTTP_STATUS, toErrorBody } from '../errors.ts';
 import { labelRequest } from '../observability/http-hooks.ts';
@@ -23,10 +24,12 @@ export function registerRestDoor(
   opts: { router: AnyTRPCRouter; prefix: string; createContext: (o: ContextSource) => Context | Promise<Context>; isProduction: boolean },
 ): void {
   const procedures = opts.router._def.procedures as Record<string, AnyTRPCProcedure>;
+  const compiled = compileRouter(opts.router);
   for (const info of listProcedures(opts.router)) {
     const openapi = info.meta.openapi;
     if (!openapi || openapi.enabled === false || info.type === 'subscription') continue;
     const procedure = procedures[info.path]!;
+    const call = compiled.get(info.path)!;
     const takesBody = BODY_METHODS.has(openapi.method);
     const coerce = queryCoercer(procedure._def.inputs[0]);
     const noInput = takesNoInput(procedure._def.inputs[0]);
@@ -47,11 +50,12 @@ export function registerRestDoor(
         let ctx: Context | undefined;
         try {
           ctx = await opts.createContext({ req: request, res: reply, call: { door: 'rest', batched: false } });
-          const data = await procedure({
+          const data = await call({
             ctx,
             path: info.path,
             type: info.type,
-            getRawInput: async () => input,
+            getRawInput: () => Promise.resolve(input),
+            rawInput: input,
             signal: undefined,
             batchIndex: 0,
           });

@@ -4,6 +4,9 @@ import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context, ContextSource } from '../trpc/context.ts';
+import { compileRouter } from '../trpc/compiled.ts';
+import { outputIsPlainJson } from '../trpc/plain-json.ts';
+import superjson from 'superjson';
 
 interface TrpcDoorOptions {
   router: AnyTRPCRouter;
@@ -33,6 +36,15 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
   const { router } = opts;
   const config = router._def._config;
   const procedures = router._def.procedures as Record<string, AnyTRPCProcedure>;
+  const compiled = compileRouter(router);
+  // Procedures whose output superjson would leave as it is (only when superjson is the transformer).
+  const plainJsonOutput = new Set(
+    config.transformer.output.serialize === superjson.serialize
+      ? Object.entries(procedures)
+          .filter(([, p]) => p._def.type !== 'subscription' && outputIsPlainJson((p._def as { output?: unknown }).output))
+          .map(([path]) => path)
+      : [],
+  );
 
   await fastify.register(async (scope) => {
     // As tRPC's plugin does: keep JSON bodies as text; tRPC parses them (and reports PARSE_ERROR).
@@ -52,6 +64,34 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         maxBatchSize: opts.maxBatchSize ?? 20,
         responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: Object.assign({}, ...errors.map(errorHeaders)) }),
       } as never);
+
+    /**
+     * One call, not batched (tRPC's httpLink, and every batch of one the client does not
+     * batch): no per-item closures or Promise.all, and when the procedure's output holds
+     * only plain JSON (`plainJsonOutput`) the envelope is written around
+     * `JSON.stringify(data)`, which is what superjson would produce, without its walk.
+     */
+    const single = async (request: FastifyRequest, reply: FastifyReply, path: string, type: 'query' | 'mutation', input: unknown) => {
+      let ctx: Context | undefined;
+      let text: string;
+      let status = 200;
+      const headers: Record<string, string> = {};
+      try {
+        ctx = await opts.createContext({ req: request, res: reply, call: { door: 'trpc', batched: false } });
+        const data = await compiled.get(path)!({ ctx, path, type, getRawInput: () => Promise.resolve(input), rawInput: input, signal: undefined, batchIndex: 0 });
+        // A query whose If-None-Match matched (server/trpc/conditional.ts).
+        if (ctx.call.notModified) return reply.code(304).send();
+        text = plainJsonOutput.has(path) ? `{"result":{"data":{"json":${JSON.stringify(data)}}}}` : JSON.stringify(transformTRPCResponse(config, { result: { data } } as never));
+      } catch (cause) {
+        const error = getTRPCErrorFromUnknown(cause);
+        opts.onError({ error, req: request, path, userId: ctx?.actor?.userId });
+        Object.assign(headers, errorHeaders(error));
+        const shape = getErrorShape({ config, error, type, path, input, ctx });
+        status = (shape as { data?: { httpStatus?: number } }).data?.httpStatus ?? 500;
+        text = JSON.stringify(transformTRPCResponse(config, { error: shape } as never));
+      }
+      return reply.code(status).headers(headers).header('content-type', 'application/json').send(Buffer.from(text));
+    };
 
     scope.all(`${opts.prefix}/:path`, async (request, reply) => {
       const path = (request.params as { path: string }).path;
@@ -90,6 +130,8 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
         return official(request, reply, path);
       }
 
+      if (!isBatch && paths.length === 1) return single(request, reply, path, type!, inputs[0]);
+
       // A context that cannot be built (e.g. the session store is down) fails every call in the batch.
       let ctx: Context | undefined;
       let contextError: unknown;
@@ -104,7 +146,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
           const input = inputs[index];
           try {
             if (contextError) throw contextError;
-            const data = await procedures[p]!({ ctx, path: p, type: type!, getRawInput: async () => input, signal: undefined, batchIndex: index });
+            const data = await compiled.get(p)!({ ctx, path: p, type: type!, getRawInput: () => Promise.resolve(input), rawInput: input, signal: undefined, batchIndex: index });
             return { item: { result: { data } }, status: 200 };
           } catch (cause) {
             const error = getTRPCErrorFromUnknown(cause);

@@ -4,6 +4,7 @@ import type { Model, QueryBuilder } from 'objection';
 import { z } from 'zod';
 import { text } from './text.ts';
 import { ValidationError } from '../errors.ts';
+import { positional, runStatement } from '../db/statements.ts';
 
 /**
  * Every list pages the same way (docs/lists.md):
@@ -242,9 +243,10 @@ export async function fetchPage<M extends Model>(
   const rowsSql = `select "${t}".*, ${keyColumns} from "${t}" inner join (${keysSql}) as "page" on "${t}"."id" = "page"."pk" ${order}`;
   const countSql = `select count(*) as "n" from (select 1 ${fromWhere} limit ?) as "matches"`;
 
+  // Named statements (server/db/statements.ts): a list's texts vary only with which filters are set.
   const [found, counted] = await Promise.all([
-    knex.raw<{ rows: Record<string, unknown>[] }>(rowsSql, keysBindings),
-    page === null ? undefined : knex.raw<{ rows: { n: string }[] }>(countSql, [...filterBindings, COUNT_CAP + 1]),
+    runStatement(knex, positional(rowsSql), keysBindings),
+    page === null ? undefined : runStatement<{ n: string }>(knex, positional(countSql), [...filterBindings, COUNT_CAP + 1]),
   ]);
   // A raw result is not column-mapped by knex (a query builder's is): map it the same way.
   const mapRows = (knex.client.config as Knex.Config).postProcessResponse;

@@ -26,13 +26,14 @@ export class LocalDiskStorage implements FileStorage {
   async put(key: string, body: Readable | Buffer): Promise<{ size: number }> {
     checkKey(key);
     try {
-      await fs.mkdir(this.directory, { recursive: true });
+      // Report files are personal data: this OS user only (0700 directories, 0600 files).
+      await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new StorageUnavailableError(`Storage ${this.directory} is not writable: ${(error as Error).message}`, { cause: error });
     }
     const temp = path.join(this.directory, `${TEMP_PREFIX}${key}-${randomBytes(6).toString('hex')}`);
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-    const out = createWriteStream(temp, { flags: 'wx' });
+    const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
     // pipeline destroys both streams with the first error, so remember which side failed first.
     let failedSide: 'body' | 'store' | undefined;
     source.once('error', () => (failedSide ??= 'body'));
@@ -142,7 +143,7 @@ export class LocalDiskStorage implements FileStorage {
         });
         return;
       }
-      await fs.mkdir(this.directory, { recursive: true });
+      await fs.mkdir(this.directory, { recursive: true, mode: 0o700 });
       const probe = path.join(this.directory, `${PROBE_KEY}-${process.pid}`);
       await fs.writeFile(probe, 'ok');
       await fs.rm(probe, { force: true });

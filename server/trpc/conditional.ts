@@ -1,5 +1,6 @@
 import { PreconditionRequiredError, ValidationError } from '../errors.ts';
 import { etagOf, ifNoneMatchMatches, versionFromIfMatch } from '../lib/row-version.ts';
+import { appliesWhen } from './compiled.ts';
 import { middleware } from './init.ts';
 
 /**
@@ -14,7 +15,8 @@ import { middleware } from './init.ts';
  * ETags and 304 need a call of its own: inside a tRPC batch the headers would describe
  * several resources at once, so they are left out.
  */
-export const conditional = middleware(async ({ ctx, type, meta, getRawInput, next }) => {
+export const conditional = appliesWhen(
+  middleware(async ({ ctx, type, meta, getRawInput, next }) => {
   if (!meta?.etag && !meta?.ifMatch) return next();
   let result: Awaited<ReturnType<typeof next>>;
   if (meta.ifMatch && type === 'mutation') {
@@ -43,4 +45,7 @@ export const conditional = middleware(async ({ ctx, type, meta, getRawInput, nex
   const ifNoneMatch = ctx.req.headers['if-none-match'];
   if (type === 'query' && ifNoneMatch !== undefined && ifNoneMatchMatches(ifNoneMatch, version)) ctx.call.notModified = true;
   return result;
-});
+  }),
+  // It does nothing (calls next() unchanged) for a procedure that declares neither.
+  (meta) => !!(meta?.etag || meta?.ifMatch),
+);

@@ -3,6 +3,7 @@ import superjson from 'superjson';
 import { AppError, HTTP_STATUS, IdempotencyKeyInUseError, IdempotencyKeyReusedError, toErrorBody, ValidationError, type ErrorBody } from '../errors.ts';
 import type { StoredOutcome } from '../db/idempotency-store.ts';
 import type { Context } from './context.ts';
+import { appliesWhen } from './compiled.ts';
 import { middleware } from './init.ts';
 
 /** The request header, as the IETF httpapi draft names it. */
@@ -43,7 +44,8 @@ class NestedFailure {}
  * 5xx and transient 4xx (408, 429) roll the record back with the writes: the key is
  * free again.
  */
-export const idempotency = middleware(async ({ ctx, type, path, meta, getRawInput, next }) => {
+export const idempotency = appliesWhen(
+  middleware(async ({ ctx, type, path, meta, getRawInput, next }) => {
   const header = ctx.req.headers[IDEMPOTENCY_KEY_HEADER];
   if (type !== 'mutation' || header === undefined || meta?.idempotency === false) return next();
   const key = validKey(header);
@@ -109,7 +111,10 @@ export const idempotency = middleware(async ({ ctx, type, path, meta, getRawInpu
     return outcome.result;
   }
   return replay(ctx, outcome.replay, fingerprint);
-});
+  }),
+  // A query, or a mutation that opted out, goes straight to next() whatever the headers say.
+  (meta, type) => type === 'mutation' && meta?.idempotency !== false,
+);
 
 function validKey(header: string | string[]): string {
   const value = Array.isArray(header) ? header.join(', ') : header;

@@ -73,13 +73,13 @@ const appErrorsAsTRPCErrors = t.middleware(({ next, path, ctx }) =>
   // door (and through createCaller) gets its span and outcome without another chain level.
   observeProcedure(
     { path, door: doorOf(ctx?.req) ?? 'internal', userId: ctx?.actor?.userId, timings: timingsOf(ctx?.req) },
-    async () => {
-      const result = await next();
-      if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
-      const badText = result.ok ? undefined : fromDatabaseError(result.error.cause);
-      if (badText) throw toTRPCError(badText);
-      return result;
-    },
+    () =>
+      next().then((result) => {
+        if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
+        const badText = result.ok ? undefined : fromDatabaseError(result.error.cause);
+        if (badText) throw toTRPCError(badText);
+        return result;
+      }),
     outcomeCode,
   ),
 );

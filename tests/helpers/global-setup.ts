@@ -10,7 +10,12 @@ import { createLogger } from '../../server/logger.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    database: { adminUrl: string; template: string };
+    /**
+     * `adminUrl`: the superuser (embedded) or DATABASE_URL, for creating and dropping
+     * databases. `appUrl`: what tests and apps connect as (embedded: the application
+     * role, which owns every test database; else DATABASE_URL). `owner`: that role.
+     */
+    database: { adminUrl: string; appUrl: string; owner?: string; template: string };
   }
 }
 
@@ -23,21 +28,24 @@ export default async function setup(project: TestProject) {
   let server: PostgresServer | undefined;
   let tmp: string | undefined;
   let adminUrl = process.env.DATABASE_URL;
+  let appUrl = adminUrl;
+  let owner: string | undefined;
   if (!adminUrl) {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'duality-test-'));
     server = await startEmbeddedPostgres({ dataDir: tmp, logger: createLogger({ logLevel: 'warn' }), ephemeral: true });
-    adminUrl = server.adminUrl;
+    ({ adminUrl, appUrl, appRole: owner } = server);
   }
   const template = `duality_template_${process.pid}`;
   await dropDatabase(adminUrl, template);
-  await createDatabaseIfMissing(adminUrl, template);
-  const db = createKnex(withDatabase(adminUrl, template), { poolMax: 1 });
+  await createDatabaseIfMissing(adminUrl, template, { ...(owner ? { owner } : {}) });
+  // Migrated as the application role, as the app is: a migration that needs more fails here.
+  const db = createKnex(withDatabase(appUrl!, template), { poolMax: 1 });
   try {
     await migrateToLatest(db);
   } finally {
     await db.destroy();
   }
-  project.provide('database', { adminUrl, template });
+  project.provide('database', { adminUrl, appUrl: appUrl!, ...(owner ? { owner } : {}), template });
 
   return async () => {
     await dropDatabase(adminUrl, template);

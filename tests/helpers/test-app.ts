@@ -12,18 +12,18 @@ import { createLogger, type Logger } from '../../server/logger.ts';
 
 /** A fresh database cloned from the migrated template; dropped by `drop()`. */
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const { adminUrl, template } = inject('database');
+  const { adminUrl, appUrl, owner, template } = inject('database');
   const name = `test_${randomBytes(6).toString('hex')}`;
-  await createDatabaseIfMissing(adminUrl, name, template);
-  return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
+  await createDatabaseIfMissing(adminUrl, name, { template, ...(owner ? { owner } : {}) });
+  return { url: withDatabase(appUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
 }
 
 /** A new database with nothing in it (not even knex's tables); dropped by `drop()`. */
 export async function createEmptyDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const { adminUrl } = inject('database');
+  const { adminUrl, appUrl, owner } = inject('database');
   const name = `empty_${randomBytes(6).toString('hex')}`;
-  await createDatabaseIfMissing(adminUrl, name);
-  return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
+  await createDatabaseIfMissing(adminUrl, name, { ...(owner ? { owner } : {}) });
+  return { url: withDatabase(appUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
 }
 
 export interface RestResponse<T = any> {

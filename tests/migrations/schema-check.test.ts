@@ -8,7 +8,8 @@ import { checkModels, runSchemaChecks, SCHEMA_FILE, schemaFromMigrations } from 
 import { ROOT, runScript } from '../helpers/processes.ts';
 import { createTestDatabase } from '../helpers/test-app.ts';
 
-const { adminUrl } = inject('database');
+// As the application role, as `npm run db:check` connects on the embedded database.
+const { appUrl: adminUrl } = inject('database');
 const fixtures = (name: string) => migrationConfigFor(path.join(ROOT, 'tests/fixtures/migrations', name));
 
 describe('db:check', () => {

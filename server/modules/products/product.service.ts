@@ -5,8 +5,12 @@ import type { EventActor } from '../../events/envelope.ts';
 import type { ProductEvents } from './product.events.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import { conditionalWriteMissed } from '../../lib/row-version.ts';
+import { statementsOf } from '../../db/statements.ts';
 import { Product } from './product.model.ts';
 import type { ArchiveProductInput, CreateProductInput, ListProductsInput, ProductDto, ProductPage, UpdateProductInput } from './product.schemas.ts';
+
+/** get, create, update and archive run as named statements; the list and the reports use the query builder. */
+const statements = statementsOf(Product);
 
 /**
  * Products: CRUD and the filtered list. Creating and archiving
@@ -18,7 +22,7 @@ export class ProductService {
   /** `actor` (who did it) travels in the event's envelope. */
   async create(input: CreateProductInput, actor?: EventActor): Promise<ProductDto> {
     return this.deps.db.transaction(async (trx) => {
-      const product = await Product.query(trx).insert({ name: input.name, price: input.price }).returning('*');
+      const product = await statements.insert(trx, { name: input.name, price: input.price });
       await this.deps.events.publish(trx, 'product.created', { productId: product.id, name: product.name, price: product.price }, actor);
       return toProductDto(product);
     });
@@ -26,7 +30,7 @@ export class ProductService {
 
   /** Archived products are gone as far as readers are concerned. */
   async get(id: string): Promise<ProductDto> {
-    const product = await Product.query(this.deps.db).findById(id).modify('active');
+    const product = await statements.findById(this.deps.db, id, { isActive: true });
     if (!product) throw new NotFoundError('Product', id);
     return toProductDto(product);
   }
@@ -39,11 +43,9 @@ export class ProductService {
   async update({ id, ifVersion, ...patch }: UpdateProductInput, actor?: EventActor): Promise<ProductDto> {
     const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     return this.deps.db.transaction(async (trx) => {
-      const before = await Product.query(trx).findById(id).forUpdate();
+      const before = await statements.findById(trx, id, undefined, { forUpdate: true });
       if (!before) throw new NotFoundError('Product', id);
-      const write = Product.query(trx).where('id', id);
-      if (ifVersion !== undefined) void write.where('version', ifVersion);
-      const [product] = (await write.patch(changes).returning('*')) as unknown as Product[];
+      const product = await statements.patchById(trx, id, changes, { version: ifVersion });
       if (!product) conditionalWriteMissed('Product', id, before.version);
       if (before.isActive && !product.isActive) await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
       return toProductDto(product);
@@ -53,10 +55,8 @@ export class ProductService {
   /** Soft delete: the row stays, with is_active false. `ifVersion` as for `update`. */
   async archive({ id, ifVersion }: ArchiveProductInput, actor?: EventActor): Promise<void> {
     await this.deps.db.transaction(async (trx) => {
-      const write = Product.query(trx).where('id', id).modify('active');
-      if (ifVersion !== undefined) void write.where('version', ifVersion);
-      const archived = await write.patch({ isActive: false });
-      if (!archived) conditionalWriteMissed('Product', id, (await Product.query(trx).findById(id).modify('active'))?.version);
+      const archived = await statements.patchById(trx, id, { isActive: false }, { isActive: true, version: ifVersion });
+      if (!archived) conditionalWriteMissed('Product', id, (await statements.findById(trx, id, { isActive: true }))?.version);
       await this.deps.events.publish(trx, 'product.archived', { productId: id }, actor);
     });
   }
