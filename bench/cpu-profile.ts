@@ -6,6 +6,8 @@
  * main-thread time per request. The profile file is kept for a closer look
  * (Chrome DevTools, or speedscope).
  *
+ * BENCH_APP_DIR profiles another checkout's app (with its node_modules) on the same load.
+ *
  * BENCH_SCENARIO: rest-get (default), trpc-get, list, create. BENCH_SECONDS (default 10),
  * BENCH_CONNECTIONS (default 32), BENCH_PRODUCTS (default 100,000).
  */
@@ -49,7 +51,9 @@ export function layerOf(frame: ProfileNode['callFrame']): string {
     return `node:${mod}`;
   }
   const local = url.replace(/^file:\/\//, '');
-  if (local.startsWith(root)) return `app:${path.relative(root, local).split('/').slice(0, 2).join('/').replace(/\.ts$/, '')}`;
+  // This checkout's files, or another's (BENCH_APP_DIR): by folder under server/ (or bench/).
+  const app = /\/((?:server|bench)\/[^/]+)/.exec(local);
+  if (app) return `app:${app[1]!.replace(/\.ts$/, '')}`;
   return url;
 }
 
@@ -92,7 +96,7 @@ if (isMain) {
     if (!target) throw new Error(`BENCH_SCENARIO must be one of ${Object.keys(targets).join(', ')}`);
 
     const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--import', 'tsx', 'bench/app-server.ts'], {
-      cwd: root,
+      cwd: process.env.BENCH_APP_DIR ? path.resolve(process.env.BENCH_APP_DIR) : root,
       env: { ...process.env, BENCH_DATABASE_URL: database.url },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -14,10 +14,14 @@
  * per-round ratios to the bare server using named statements (the target's
  * denominator) and to the bare server sending plain queries.
  *
+ * BENCH_COMPARE_DIR (another checkout with its node_modules, e.g. the commit before issue
+ * 20) adds that checkout's app to every scenario, to read "after" against "before".
+ *
  * BENCH_SECONDS (default 5), BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (default 32),
  * BENCH_PRODUCTS (default 100,000), BENCH_ONLY (a comma list of scenario names:
  * get,list,create). DATABASE_URL, when set, names a server to create the database on.
  */
+import path from 'node:path';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { benchAdminToken, cpuSeconds, measure, median, openBenchDatabase, seedProducts, startServerProcess, stopAll, waitForIdleDatabase, type Target } from './harness.ts';
@@ -27,6 +31,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 100_000);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+const compareDir = process.env.BENCH_COMPARE_DIR ? path.resolve(process.env.BENCH_COMPARE_DIR) : undefined;
 
 const database = await openBenchDatabase('hot');
 const { url } = database;
@@ -59,6 +64,8 @@ try {
   const orpc = await startServerProcess('bench/peers/orpc-server.ts', env);
   const orpcNamed = await startServerProcess('bench/peers/orpc-server.ts', { ...env, BENCH_NAMED: '1' });
   const app = await startServerProcess('bench/app-server.ts', env);
+  const before = compareDir ? await startServerProcess('bench/app-server.ts', env, compareDir) : undefined;
+  const tag = compareDir ? ` (${path.basename(compareDir)})` : '';
 
   const json = { 'content-type': 'application/json' };
   const create = JSON.stringify({ name: 'Bench cup', price: '7.50' });
@@ -74,6 +81,12 @@ try {
         { name: 'oRPC OpenAPI, plain query', server: orpc, target: { path: () => `/products/${pick()}` } },
         { name: 'app REST GET /api/v1/products/{id}', server: app, target: { path: () => `/api/v1/products/${pick()}` } },
         { name: 'app tRPC products.get', server: app, target: { path: () => `/trpc/products.get?input=${encodeURIComponent(JSON.stringify({ json: { id: pick() } }))}` } },
+        ...(before
+          ? [
+              { name: `app REST${tag}`, server: before, target: { path: () => `/api/v1/products/${pick()}` } },
+              { name: `app tRPC${tag}`, server: before, target: { path: () => `/trpc/products.get?input=${encodeURIComponent(JSON.stringify({ json: { id: pick() } }))}` } },
+            ]
+          : []),
       ],
     },
     {
@@ -84,6 +97,7 @@ try {
         { name: 'bare, named statement', server: bareNamed, target: { path: () => `/lists/products?page=${page()}&size=20` } },
         { name: 'bare, plain query', server: bare, target: { path: () => `/lists/products?page=${page()}&size=20` } },
         { name: 'app REST GET /api/v1/products?page=…&size=20', server: app, target: { path: () => `/api/v1/products?page=${page()}&size=20` } },
+        ...(before ? [{ name: `app REST list${tag}`, server: before, target: { path: () => `/api/v1/products?page=${page()}&size=20` } }] : []),
       ],
     },
     {
@@ -94,6 +108,9 @@ try {
         { name: 'bare, named statement', server: bareNamed, target: { method: 'POST', path: () => '/products', headers: json, body: create } },
         { name: 'bare, plain query', server: bare, target: { method: 'POST', path: () => '/products', headers: json, body: create } },
         { name: 'app REST POST /api/v1/products', server: app, target: { method: 'POST', path: () => '/api/v1/products', headers: { ...json, authorization: `Bearer ${token}` }, body: create } },
+        ...(before
+          ? [{ name: `app REST create${tag}`, server: before, target: { method: 'POST' as const, path: () => '/api/v1/products', headers: { ...json, authorization: `Bearer ${token}` }, body: create } }]
+          : []),
       ],
     },
   ];
@@ -133,7 +150,7 @@ try {
         'per-round vs bare named': rps.get(v)!.map((x, i) => (x / rps.get(named)![i]!).toFixed(2)).join(' '),
       })),
     );
-    for (const v of s.variants.filter((x) => x.server === app)) {
+    for (const v of s.variants.filter((x) => x.server === app || x.server === before)) {
       const r = ratio(v, named);
       console.log(`${r >= s.target ? 'meets' : 'BELOW'} target ≥ ${s.target}: ${v.name} at ${r.toFixed(2)}`);
     }

@@ -16,6 +16,19 @@ const SOURCES = ['index.ts', 'paginate.ts', 'rest.ts', 'rest-types.ts'];
 /** Packages the client needs its user to install, with the ranges the server is built against. */
 const PEERS = ['@trpc/client', '@trpc/server', 'superjson'];
 const OPTIONAL_PEERS = ['openapi-fetch'];
+// Any other package the compiled client imports (say, an EventSource for Node) becomes a
+// plain dependency at the server's range: the frontend gets it with the package.
+
+/** The packages a compiled file imports (bare specifiers, subpaths folded into their package). */
+export function importedPackages(text: string): string[] {
+  const found = new Set<string>();
+  for (const m of text.matchAll(/\b(?:from|import)\s*\(?\s*['"]([^'"./][^'"]*)['"]/g)) {
+    const spec = m[1]!;
+    if (spec.startsWith('node:')) found.add(spec);
+    else found.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+  }
+  return [...found];
+}
 
 /**
  * How the package is compiled: the strictest settings a frontend uses today, so code
@@ -97,9 +110,16 @@ export async function buildClientPackage(
   };
   const range = (name: string) => {
     const found = rootPackage.dependencies[name] ?? rootPackage.devDependencies[name];
-    if (!found) throw new Error(`package.json does not list ${name}, which the client package needs as a peer`);
+    if (!found) throw new Error(`the client imports ${name}, which package.json does not list`);
     return found;
   };
+  const imported = new Set<string>();
+  for (const file of await fs.readdir(pkgDir)) {
+    if (/\.(js|d\.ts)$/.test(file)) for (const p of importedPackages(await fs.readFile(path.join(pkgDir, file), 'utf8'))) imported.add(p);
+  }
+  const builtin = [...imported].filter((p) => p.startsWith('node:'));
+  if (builtin.length) throw new Error(`the client imports ${builtin.join(', ')}, which a browser does not have`);
+  const dependencies = [...imported].filter((p) => !PEERS.includes(p) && !OPTIONAL_PEERS.includes(p)).sort();
   const manifest = {
     name: CLIENT_PACKAGE_NAME,
     version: rootPackage.version,
@@ -115,6 +135,7 @@ export async function buildClientPackage(
     },
     types: './index.d.ts',
     files: ['*.js', '*.d.ts', 'openapi.json', 'README.md'],
+    ...(dependencies.length ? { dependencies: Object.fromEntries(dependencies.map((p) => [p, range(p)])) } : {}),
     peerDependencies: Object.fromEntries([...PEERS, ...OPTIONAL_PEERS].map((p) => [p, range(p)])),
     peerDependenciesMeta: Object.fromEntries(OPTIONAL_PEERS.map((p) => [p, { optional: true }])),
   };

@@ -121,10 +121,14 @@ export const ${n.entityCamel}Permissions = {
 import { NotFoundError } from '../../errors.ts';
 import type { EventPublisher } from '../../events/bus.ts';
 import type { EventActor } from '../../events/envelope.ts';
+import { statementsOf } from '../../db/statements.ts';
 import { fetchPage } from '../../lib/pagination.ts';
 import type { ${n.Entity}Events } from './${n.entity}.events.ts';
 import { ${n.Entity} } from './${n.entity}.model.ts';
 import type { Create${n.Entity}Input, List${n.Plural}Input, ${n.Entity}Dto, ${n.Entity}Page, Update${n.Entity}Input } from './${n.entity}.schemas.ts';
+
+/** The hot shapes (create, get) as named statements derived from the model; the query builder for the rest. */
+const statements = statementsOf(${n.Entity});
 
 /** ${n.Plural}: create (publishing \`${event}\` in the same transaction), read, list, change, delete. */
 export class ${n.Entity}Service {
@@ -133,14 +137,14 @@ export class ${n.Entity}Service {
   /** \`actor\` (who did it) travels in the event's envelope. */
   async create(input: Create${n.Entity}Input, actor?: EventActor): Promise<${n.Entity}Dto> {
     return this.deps.db.transaction(async (trx) => {
-      const row = await ${n.Entity}.query(trx).insert({ name: input.name }).returning('*');
+      const row = await statements.insert(trx, { name: input.name });
       await this.deps.events.publish(trx, '${event}', { ${idField}: row.id, name: row.name }, actor);
       return to${n.Entity}Dto(row);
     });
   }
 
   async get(id: string): Promise<${n.Entity}Dto> {
-    const row = await ${n.Entity}.query(this.deps.db).findById(id);
+    const row = await statements.findById(this.deps.db, id);
     if (!row) throw new NotFoundError('${n.Entity}', id);
     return to${n.Entity}Dto(row);
   }
