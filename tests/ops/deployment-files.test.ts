@@ -29,6 +29,8 @@ interface ComposeService {
   deploy?: { replicas?: number };
   volumes?: string[];
   ports?: string[];
+  profiles?: string[];
+  entrypoint?: string[];
 }
 const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
 const services = compose.services;
@@ -177,7 +179,8 @@ describe('compose.yaml', () => {
   });
 
   it('sets only variables that server/config.ts knows, with values it accepts', () => {
-    const known = Object.keys(EnvSchema.shape);
+    // Plus the AWS SDK's own credential variables, read by its default provider chain.
+    const known = [...Object.keys(EnvSchema.shape), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
     for (const [name, s] of appServices) {
       const env = { ...s.environment };
       for (const key of Object.keys(env)) expect(known, `${name}: ${key}`).toContain(key);
@@ -187,6 +190,22 @@ describe('compose.yaml', () => {
     }
     // The shutdown budget stays inside the orchestrator's grace period (SIGTERM → SIGKILL).
     expect(Number(services.serve!.environment!.SHUTDOWN_TIMEOUT_MS)).toBeLessThan(30_000);
+  });
+
+  it('has MinIO in the s3 profile: the app waits for its bucket only when the profile is on, and stays on PostgreSQL by default', () => {
+    expect(services.minio!.profiles).toEqual(['s3']);
+    expect(services['minio-bucket']!.profiles).toEqual(['s3']);
+    expect(services['minio-bucket']!.depends_on).toMatchObject({ minio: { condition: 'service_healthy' } });
+    expect(JSON.stringify(services['minio-bucket']!.entrypoint)).toContain('mc mb --ignore-existing local/duality');
+    for (const role of ['serve', 'worker', 'migrate']) {
+      const env = services[role]!.environment!;
+      expect(env.AWS_ENDPOINT_URL_S3, role).toBe('http://minio:9000');
+      expect(String(env.STORAGE_URL).replace(/\$\{\w+:-([^}]*)\}/g, '$1'), role).toBe('postgres:');
+    }
+    for (const role of ['serve', 'worker']) expect(services[role]!.depends_on, role).toMatchObject({ 'minio-bucket': { condition: 'service_completed_successfully', required: false } });
+    // What the docs tell you to run parses: the bucket the setup makes is the one STORAGE_URL names.
+    const withS3 = EnvSchema.safeParse({ ...services.serve!.environment, STORAGE_URL: 's3://duality/reports' });
+    expect(withS3.success).toBe(true);
   });
 
   it('fronts the serve replicas with the proxy configured in docker/nginx.conf', () => {

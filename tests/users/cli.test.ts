@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -91,6 +92,34 @@ describe('npm run user:create', () => {
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('--password and --password-stdin cannot be used together');
     expect(await db('users').whereIn('email', ['none@example.com', 'both@example.com'])).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))('asks on a terminal, twice, without echoing what is typed', async () => {
+    const password = 'typed at the prompt';
+    // util-linux's `script` gives the command a pseudo-terminal and passes our writes to it as keystrokes.
+    const command = [process.execPath, '--import', 'tsx', 'server/cli/user-create.ts', '--email', 'tty@example.com', '--name', 'Tty'].map((a) => `'${a}'`).join(' ');
+    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    const waitForScreen = async (text: string) => {
+      for (let i = 0; i < 600 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(screen).toContain(text);
+    };
+    await waitForScreen('Password: ');
+    child.stdin.write(`${password}\r`);
+    await waitForScreen('Repeat the password: ');
+    child.stdin.write(`${password}\r`);
+    await waitForScreen('Created user tty@example.com');
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(screen).not.toContain(password);
+    const user = await db('users').where({ email: 'tty@example.com' }).first();
+    expect(await verifyPassword(user.passwordHash, password)).toBe(true);
   });
 
   it('exits 1 with a clear message on a duplicate email, leaving nothing behind', async () => {
