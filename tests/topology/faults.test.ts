@@ -90,7 +90,8 @@ beforeAll(async () => {
     servers: 2,
     workers: 2,
     port: 0,
-    separateDataDirs: false,
+    // As on separate hosts: each process its own DATA_DIR (reports live in PostgreSQL).
+    separateDataDirs: true,
     config,
     logger: createLogger({ logLevel: 'warn' }),
     env: {
@@ -283,15 +284,18 @@ describe('the topology under load, with a worker killed and a server terminated'
     const acknowledged = signUps.filter((s) => s.outcome.status === 202);
     expect(acknowledged.filter((s) => !committedEmails.has(s.email)).map((s) => s.email)).toEqual([]);
     const analytics = (await db('analytics_events').where({ name: 'user.signed_up' }).select('userId')) as { userId: string }[];
-    const mails = await mailFiles(dataDir);
+    // Each worker wrote the mails it sent into its own DATA_DIR.
+    const mails = new Map<string, string>();
+    for (const own of await fs.readdir(dataDir)) for (const [file, eml] of await mailFiles(path.join(dataDir, own))) mails.set(`${own}/${file}`, eml);
     const welcomeTo = new Map<string, number>();
     const reportMails = new Set<string>();
     for (const [file, eml] of mails) {
-      if (file.startsWith('welcome-')) {
+      const name = path.basename(file);
+      if (name.startsWith('welcome-')) {
         const to = parseMail(eml).headers.get('to')!;
         welcomeTo.set(to, (welcomeTo.get(to) ?? 0) + 1);
       }
-      if (file.startsWith('report-ready-')) reportMails.add(file);
+      if (name.startsWith('report-ready-')) reportMails.add(name);
     }
     const sends = mailSends(topology.workers);
     for (const user of committed) {
