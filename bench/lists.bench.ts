@@ -16,23 +16,19 @@
  * size (the plans in docs/lists.md). DATABASE_URL, when set, names a server to create the
  * benchmark database on; otherwise an embedded PostgreSQL in a temporary directory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { createKnex, type Knex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { MAX_PAGE_DEPTH } from '../server/lib/pagination.ts';
-import { openBenchDatabase } from './harness.ts';
+import { openBenchDatabase, startServer, stopAll } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
 const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
-const root = path.resolve(import.meta.dirname, '..');
 
 const database = await openBenchDatabase('lists');
 const { url } = database;
-const children: ChildProcess[] = [];
 
 interface Scenario {
   /** The same query at every size (names carry size-dependent detail). */
@@ -55,8 +51,8 @@ const summary: { size: number; key: string; scenario: string; app: Result; basel
 try {
   const db = createKnex(url, { poolMax: 2 });
   await migrateToLatest(db);
-  const baseline = await startServer('bench/baseline-server.ts', url);
-  const app = await startServer('bench/app-server.ts', url);
+  const baseline = await startServer('bench/baseline-server.ts', { BENCH_DATABASE_URL: url });
+  const app = await startServer('bench/app-server.ts', { BENCH_DATABASE_URL: url });
 
   let seeded = 0;
   for (const size of SIZES) {
@@ -96,7 +92,7 @@ try {
   await db.destroy();
   report();
 } finally {
-  for (const c of children) c.kill('SIGKILL');
+  await stopAll();
   await database.close();
 }
 
@@ -195,19 +191,6 @@ function report() {
   }
 }
 
-async function startServer(script: string, databaseUrl: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, BENCH_DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
 
 async function measure(target: string, seconds: number): Promise<Result> {
   const result = await autocannon({ url: target, connections: CONNECTIONS, duration: seconds });

@@ -16,21 +16,17 @@
  * Both packages' adapters convert every request to a fetch Request (and tRPC's back from a
  * Response through web streams), which cost more than the rest of the call.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
-import { openBenchDatabase, seedProducts } from './harness.ts';
+import { openBenchDatabase, seedProducts, startServer, stopAll } from './harness.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 100_000);
-const root = path.resolve(import.meta.dirname, '..');
 
 const database = await openBenchDatabase('products');
 const { url } = database;
-const children: ChildProcess[] = [];
 
 try {
   const db = createKnex(url, { poolMax: 2 });
@@ -39,8 +35,8 @@ try {
   const ids = await seedProducts(db, PRODUCTS);
   await db.destroy();
 
-  const baseline = await startServer('bench/baseline-server.ts', url);
-  const app = await startServer('bench/app-server.ts', url);
+  const baseline = await startServer('bench/baseline-server.ts', { BENCH_DATABASE_URL: url });
+  const app = await startServer('bench/app-server.ts', { BENCH_DATABASE_URL: url });
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
   const trpcInput = (id: string) => encodeURIComponent(JSON.stringify({ json: { id } }));
   const searches = ['mug', 'plate', 'ab', 'cup', '7f'];
@@ -65,7 +61,7 @@ try {
   const target = 0.4;
   for (const r of rows.slice(0, 2)) console.log(`${Number(r.ratio) >= target ? 'meets' : 'BELOW'} target ≥ ${target}: ${r.scenario} at ${r.ratio} of baseline`);
 } finally {
-  for (const c of children) c.kill('SIGKILL');
+  await stopAll();
   await database.close();
 }
 
@@ -74,19 +70,6 @@ interface Target {
   path: () => string;
 }
 
-async function startServer(script: string, databaseUrl: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, BENCH_DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
 
 async function measure(target: Target, seconds: number) {
   const result = await autocannon({

@@ -13,21 +13,17 @@
  * DATABASE_URL, when set, names a server to create the benchmark database on.
  */
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
-import { openBenchDatabase } from './harness.ts';
+import { openBenchDatabase, startServer, stopAll } from './harness.ts';
 import { SessionService } from '../server/modules/auth/session.service.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const root = path.resolve(import.meta.dirname, '..');
 
 const database = await openBenchDatabase('retries');
 const { url } = database;
-const children: ChildProcess[] = [];
 
 try {
   const db = createKnex(url, { poolMax: 2 });
@@ -41,7 +37,7 @@ try {
   const { token } = await new SessionService({ db }).create(admin.id);
   await db.destroy();
 
-  const app = await startServer('bench/app-server.ts', url);
+  const app = await startServer('bench/app-server.ts', { BENCH_DATABASE_URL: url });
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const body = JSON.stringify({ name: 'Bench cup', price: '7.50' });
@@ -88,7 +84,7 @@ try {
   }
   console.table(rows);
 } finally {
-  for (const c of children) c.kill('SIGKILL');
+  await stopAll();
   await database.close();
 }
 
@@ -101,19 +97,6 @@ interface Target {
   expect?: number;
 }
 
-async function startServer(script: string, databaseUrl: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, BENCH_DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
 
 async function measure(base: string, target: Target, seconds: number) {
   let unexpected = 0;
