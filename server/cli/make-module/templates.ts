@@ -20,9 +20,13 @@ export async function up(knex: Knex): Promise<void> {
     t.string('name', 200).notNullable();
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    // Moved by the trigger below on every change, whoever writes: the ETag and If-Match of docs/retries.md.
+    t.integer('version').notNullable().defaultTo(1);
   });
   await knex.raw(\`CREATE TRIGGER ${n.snake}_set_updated_at BEFORE UPDATE ON ${n.snake}
     FOR EACH ROW EXECUTE FUNCTION set_updated_at()\`);
+  await knex.raw(\`CREATE TRIGGER ${n.snake}_bump_version BEFORE UPDATE ON ${n.snake}
+    FOR EACH ROW EXECUTE FUNCTION bump_row_version('version', 'updated_at')\`);
   await knex.raw('CREATE INDEX ${n.snake}_newest ON ${n.snake} (created_at DESC, id DESC)');
 }
 
@@ -49,9 +53,11 @@ export class ${n.Entity} extends Model {
   name!: string;
   createdAt!: Date;
   updatedAt!: Date;
+  /** Moves on every change (a trigger owns it): the ETag. */
+  version!: number;
 
   /** The columns above, for \`npm run db:check\` (the compiler keeps the two lists equal). */
-  static readonly columns = modelColumns<${n.Entity}>()(['id', 'name', 'createdAt', 'updatedAt']);
+  static readonly columns = modelColumns<${n.Entity}>()(['id', 'name', 'createdAt', 'updatedAt', 'version']);
 
   /** \`${n.camel}.list\`: newest first, walked by the index \`${n.snake}_newest\`. */
   static readonly list = defineList({
@@ -67,6 +73,7 @@ export class ${n.Entity} extends Model {
 `,
     [`${dir}/${n.entity}.schemas.ts`]: `import { z } from 'zod';
 import { listPageSchema, listQueryFields } from '../../lib/pagination.ts';
+import { IfVersion, Version } from '../../lib/row-version.ts';
 
 // \`pattern\`: what trim-then-min(1) means, as a document can say it (not only spaces).
 const Name = z.string().trim().min(1).max(200).meta({ description: 'Name, 1–200 characters (surrounding spaces are removed)', example: 'First', pattern: '\\\\S' });
@@ -75,7 +82,9 @@ export const ${n.Entity}IdInput = z.object({ id: z.uuid() });
 
 export const Create${n.Entity}Input = z.object({ name: Name });
 
-export const Update${n.Entity}Input = z.object({ id: z.uuid(), name: Name });
+export const Update${n.Entity}Input = z.object({ id: z.uuid(), name: Name, ifVersion: IfVersion });
+
+export const Delete${n.Entity}Input = z.object({ id: z.uuid(), ifVersion: IfVersion });
 
 export const List${n.Plural}Input = z.object({ ...listQueryFields });
 
@@ -85,6 +94,7 @@ export const ${n.Entity}Schema = z
     name: z.string(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
+    version: Version,
   })
   .meta({ id: '${n.Entity}' });
 
@@ -92,6 +102,7 @@ export const ${n.Entity}PageSchema = listPageSchema(${n.Entity}Schema, '${n.Enti
 
 export type Create${n.Entity}Input = z.output<typeof Create${n.Entity}Input>;
 export type Update${n.Entity}Input = z.output<typeof Update${n.Entity}Input>;
+export type Delete${n.Entity}Input = z.output<typeof Delete${n.Entity}Input>;
 export type List${n.Plural}Input = z.output<typeof List${n.Plural}Input>;
 export type ${n.Entity}Dto = z.output<typeof ${n.Entity}Schema>;
 export type ${n.Entity}Page = z.output<typeof ${n.Entity}PageSchema>;
@@ -123,9 +134,10 @@ import type { EventPublisher } from '../../events/bus.ts';
 import type { EventActor } from '../../events/envelope.ts';
 import { statementsOf } from '../../db/statements.ts';
 import { fetchPage } from '../../lib/pagination.ts';
+import { conditionalWriteMissed } from '../../lib/row-version.ts';
 import type { ${n.Entity}Events } from './${n.entity}.events.ts';
 import { ${n.Entity} } from './${n.entity}.model.ts';
-import type { Create${n.Entity}Input, List${n.Plural}Input, ${n.Entity}Dto, ${n.Entity}Page, Update${n.Entity}Input } from './${n.entity}.schemas.ts';
+import type { Create${n.Entity}Input, Delete${n.Entity}Input, List${n.Plural}Input, ${n.Entity}Dto, ${n.Entity}Page, Update${n.Entity}Input } from './${n.entity}.schemas.ts';
 
 /** The hot shapes (create, get) as named statements derived from the model; the query builder for the rest. */
 const statements = statementsOf(${n.Entity});
@@ -155,27 +167,35 @@ export class ${n.Entity}Service {
     return { ...page, items: page.items.map(to${n.Entity}Dto) };
   }
 
-  async update({ id, ...patch }: Update${n.Entity}Input): Promise<${n.Entity}Dto> {
-    const row = await ${n.Entity}.query(this.deps.db).patchAndFetchById(id, patch);
-    if (!row) throw new NotFoundError('${n.Entity}', id);
+  /** With \`ifVersion\` (REST: If-Match) the write applies only to that version, checked by the UPDATE itself. */
+  async update({ id, ifVersion, ...patch }: Update${n.Entity}Input): Promise<${n.Entity}Dto> {
+    const row = await statements.patchById(this.deps.db, id, patch, ifVersion === undefined ? undefined : { version: ifVersion });
+    if (!row) return this.missed(id, ifVersion);
     return to${n.Entity}Dto(row);
   }
 
-  async delete(id: string): Promise<void> {
-    const deleted = await ${n.Entity}.query(this.deps.db).deleteById(id);
-    if (!deleted) throw new NotFoundError('${n.Entity}', id);
+  async delete({ id, ifVersion }: Delete${n.Entity}Input): Promise<void> {
+    const write = ${n.Entity}.query(this.deps.db).where('id', id);
+    if (ifVersion !== undefined) void write.where('version', ifVersion);
+    if (!(await write.delete())) await this.missed(id, ifVersion);
+  }
+
+  /** A conditional write that matched no row: 404 if there is none, 412 naming the current version if it moved. */
+  private async missed(id: string, ifVersion: number | undefined): Promise<never> {
+    const current = ifVersion === undefined ? undefined : (await statements.findById(this.deps.db, id))?.version;
+    return conditionalWriteMissed('${n.Entity}', id, current);
   }
 }
 
 export function to${n.Entity}Dto(row: ${n.Entity}): ${n.Entity}Dto {
-  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
+  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString(), version: row.version };
 }
 `,
     [`${dir}/${n.entity}.router.ts`]: `import { z } from 'zod';
 import { router } from '../../trpc/init.ts';
 import { authedProcedure, requirePermission } from '../../trpc/procedures.ts';
 import { ${n.entityCamel}Permissions } from './${n.entity}.permissions.ts';
-import { Create${n.Entity}Input, List${n.Plural}Input, ${n.Entity}IdInput, ${n.Entity}PageSchema, ${n.Entity}Schema, Update${n.Entity}Input } from './${n.entity}.schemas.ts';
+import { Create${n.Entity}Input, Delete${n.Entity}Input, List${n.Plural}Input, ${n.Entity}IdInput, ${n.Entity}PageSchema, ${n.Entity}Schema, Update${n.Entity}Input } from './${n.entity}.schemas.ts';
 import type { ${n.Entity}Service } from './${n.entity}.service.ts';
 
 const tags = ['${n.kebab}'];
@@ -190,7 +210,7 @@ export const ${n.entityCamel}Router = ({ ${n.camel} }: { ${n.camel}: ${n.Entity}
       .query(({ input }) => ${n.camel}.list(input)),
 
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/${n.kebab}/{id}', tags, summary: 'Get one' } })
+      .meta({ openapi: { method: 'GET', path: '/${n.kebab}/{id}', tags, summary: 'Get one' }, etag: true })
       .input(${n.Entity}IdInput)
       .output(${n.Entity}Schema)
       .query(({ input }) => ${n.camel}.get(input.id)),
@@ -202,16 +222,16 @@ export const ${n.entityCamel}Router = ({ ${n.camel} }: { ${n.camel}: ${n.Entity}
       .mutation(({ ctx, input }) => ${n.camel}.create(input, ctx.actor)),
 
     update: requirePermission(${n.entityCamel}Permissions.manage)
-      .meta({ openapi: { method: 'PATCH', path: '/${n.kebab}/{id}', tags, summary: 'Change one' } })
+      .meta({ openapi: { method: 'PATCH', path: '/${n.kebab}/{id}', tags, summary: 'Change one' }, etag: true, ifMatch: 'optional' })
       .input(Update${n.Entity}Input)
       .output(${n.Entity}Schema)
       .mutation(({ input }) => ${n.camel}.update(input)),
 
     delete: requirePermission(${n.entityCamel}Permissions.manage)
-      .meta({ openapi: { method: 'DELETE', path: '/${n.kebab}/{id}', tags, summary: 'Delete one' }, successStatus: 204 })
-      .input(${n.Entity}IdInput)
+      .meta({ openapi: { method: 'DELETE', path: '/${n.kebab}/{id}', tags, summary: 'Delete one' }, successStatus: 204, ifMatch: 'optional' })
+      .input(Delete${n.Entity}Input)
       .output(z.void())
-      .mutation(({ input }) => ${n.camel}.delete(input.id)),
+      .mutation(({ input }) => ${n.camel}.delete(input)),
   });
 `,
     [`${dir}/${n.entity}.module.ts`]: `import type { Knex } from 'knex';
@@ -304,6 +324,25 @@ describe('REST /api/v1/${n.kebab}', () => {
     } while (cursor);
     const ours = seen.filter((id) => rows.some((r) => r.id === id));
     expect(ours).toEqual(rows.map((r) => r.id).reverse());
+  });
+});
+
+describe('conditional requests on /api/v1/${n.kebab}/{id}', () => {
+  it('an ETag from the version, 304 on If-None-Match, and a stale If-Match is 412 that changes nothing', async () => {
+    const row = await make${n.Entity}(t.app.db);
+    const read = await t.rest('GET', \`/${n.kebab}/\${row.id}\`, { headers: bearer(member) });
+    expect(read.headers.get('etag')).toBe('"1"');
+    expect((await t.rest('GET', \`/${n.kebab}/\${row.id}\`, { headers: { ...bearer(member), 'if-none-match': '"1"' } })).status).toBe(304);
+
+    const changed = await t.rest('PATCH', \`/${n.kebab}/\${row.id}\`, { body: { name: 'Edited' }, headers: { ...bearer(admin), 'if-match': '"1"' } });
+    expect(changed).toMatchObject({ status: 200, body: { name: 'Edited', version: 2 } });
+    expect(changed.headers.get('etag')).toBe('"2"');
+
+    const stale = await t.rest('PATCH', \`/${n.kebab}/\${row.id}\`, { body: { name: 'Lost' }, headers: { ...bearer(admin), 'if-match': '"1"' } });
+    expect(stale).toMatchObject({ status: 412, body: { code: 'PRECONDITION_FAILED' } });
+    expect((await t.rest('DELETE', \`/${n.kebab}/\${row.id}\`, { headers: { ...bearer(admin), 'if-match': '"1"' } })).status).toBe(412);
+    expect((await t.rest('GET', \`/${n.kebab}/\${row.id}\`, { headers: bearer(member) })).body.name).toBe('Edited');
+    expect((await t.rest('DELETE', \`/${n.kebab}/\${row.id}\`, { headers: { ...bearer(admin), 'if-match': '"2"' } })).status).toBe(204);
   });
 });
 
