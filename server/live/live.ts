@@ -216,14 +216,9 @@ export class Live implements LivePublisher {
     try {
       let last: bigint;
       if (!start) {
-        const replay = this.#replay(opts.topic, BigInt(opts.lastEventId!), opts);
-        let next = await replay.next();
-        while (!next.done) {
-          yield next.value.event;
-          if (next.value.final) return;
-          next = await replay.next();
-        }
-        last = next.value;
+        const caught = yield* this.#catchUp(opts.topic, BigInt(opts.lastEventId!), opts);
+        if (caught.final) return;
+        last = caught.last;
       } else {
         if (start.event) {
           yield start.event;
@@ -235,14 +230,9 @@ export class Live implements LivePublisher {
         if (sub.behind) {
           sub.behind = false;
           sub.queue = [];
-          const replay = this.#replay(opts.topic, last, opts);
-          let next = await replay.next();
-          while (!next.done) {
-            yield next.value.event;
-            if (next.value.final) return;
-            next = await replay.next();
-          }
-          last = next.value;
+          const caught = yield* this.#catchUp(opts.topic, last, opts);
+          if (caught.final) return;
+          last = caught.last;
           continue;
         }
         const event = sub.queue.shift();
@@ -289,6 +279,21 @@ export class Live implements LivePublisher {
    * of them are no longer in the log (pruned) or `after` is not an id this log issued,
    * a refetch event and the fresh start's snapshot instead.
    */
+  /** Yields the logged events after `after` until one is final or the log is drained; says which, and the last id. */
+  async *#catchUp<T>(topic: string, after: bigint, opts: StreamOptions<T>): AsyncGenerator<TrackedEnvelope<T | RefetchEvent>, { final: boolean; last: bigint }> {
+    const replay = this.#replay(topic, after, opts);
+    let next = await replay.next();
+    while (!next.done) {
+      yield next.value.event;
+      if (next.value.final) {
+        await replay.return(after);
+        return { final: true, last: after };
+      }
+      next = await replay.next();
+    }
+    return { final: false, last: next.value };
+  }
+
   async *#replay<T>(topic: string, after: bigint, opts: StreamOptions<T>): AsyncGenerator<{ event: TrackedEnvelope<T | RefetchEvent>; final: boolean }, bigint> {
     let last = after;
     for (;;) {
