@@ -186,11 +186,11 @@ export class AuthService {
 
   /** The Actor a token stands for, or null when the token is not (or no longer) good. */
   async authenticate(token: string): Promise<{ actor: Actor; session: SessionInfo; extended: boolean } | null> {
-    const validated = await this.deps.sessions.validate(token);
-    if (!validated) return null;
-    const { session, extended } = validated;
-    const [user, permissions] = await Promise.all([this.deps.users.findActive(session.userId), this.deps.roles.permissionsOf(session.userId)]);
-    if (!user) return null;
+    // One round trip for the session, its (active) user and their permissions.
+    const validated = await this.deps.sessions.validateWithUser(token);
+    if (!validated?.user) return null;
+    const { session, extended, user } = validated;
+    const permissions = this.deps.roles.known(user.permissions);
     return { actor: { userId: user.id, email: user.email, name: user.name, sessionId: session.id, emailVerified: user.emailVerified, permissions }, session, extended };
   }
 

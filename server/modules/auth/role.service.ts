@@ -53,7 +53,12 @@ export class RoleService {
     const rows = await RolePermission.query(this.deps.db)
       .distinct('permission')
       .whereIn('roleId', UserRole.query().select('roleId').where({ userId }));
-    return new Set(rows.map((r) => r.permission).filter((p): p is Permission => this.#known.has(p)));
+    return this.known(rows.map((r) => r.permission));
+  }
+
+  /** The names among these that are in the app's catalog (unknown names in the table are ignored). */
+  known(names: readonly string[]): Set<Permission> {
+    return new Set(names.filter((p): p is Permission => this.#known.has(p)));
   }
 
   /** Every role name that exists, sorted. */
