@@ -127,24 +127,11 @@ export class SessionService {
   }
 
   /**
-   * The session a token names, or null when the token is malformed, unknown,
-   * expired or past its absolute lifetime (the row is then deleted) or carries the
-   * wrong secret. `extended` is true when this use moved the expiry forward (a cookie
-   * then needs re-sending).
-   */
-  async validate(token: string): Promise<{ session: SessionInfo; extended: boolean } | null> {
-    const match = TOKEN_PATTERN.exec(token);
-    if (!match) return null;
-    const [, id, secret] = match as unknown as [string, string, string];
-    const row = await Session.query(this.deps.db).findById(id);
-    if (!row) return null;
-    return this.check(id, secret, row);
-  }
-
-  /**
-   * `validate`, and in the same round trip the session's user when that user is active
-   * (`user` is then undefined otherwise) with their permissions. What is checked, deleted
-   * or extended is exactly `validate`'s.
+   * The session a token names, with its user when that user is active (`user` is
+   * undefined otherwise) and their permissions, all in one round trip. Null when the
+   * token is malformed, unknown, expired or past its absolute lifetime (the row is then
+   * deleted) or carries the wrong secret. `extended` is true when this use moved the
+   * expiry forward (a cookie then needs re-sending).
    */
   async validateWithUser(token: string): Promise<{ session: SessionInfo; extended: boolean; user: SessionUser | undefined } | null> {
     const match = TOKEN_PATTERN.exec(token);
