@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ValidationError } from '../../errors.ts';
 import type { Permission } from '../../trpc/access.ts';
-import { Role, RolePermission, UserRole } from './role.model.ts';
+import { Role, UserRole } from './role.model.ts';
 
 /** The role every new user gets. */
 export const DEFAULT_ROLE = 'member';
@@ -48,15 +48,7 @@ export class RoleService {
     return result;
   }
 
-  /** Everything a user may do through all their roles. Unknown names in the table are ignored. */
-  async permissionsOf(userId: string): Promise<Set<Permission>> {
-    const rows = await RolePermission.query(this.deps.db)
-      .distinct('permission')
-      .whereIn('roleId', UserRole.query().select('roleId').where({ userId }));
-    return this.known(rows.map((r) => r.permission));
-  }
-
-  /** The names among these that are in the app's catalog (unknown names in the table are ignored). */
+  /** The names among these that are in the app's catalog: a user's permissions, with unknown names in the table ignored. */
   known(names: readonly string[]): Set<Permission> {
     return new Set(names.filter((p): p is Permission => this.#known.has(p)));
   }

@@ -47,8 +47,8 @@ export interface SessionUser {
 /**
  * A session, its user (only when active) and the user's permissions in one round trip:
  * authenticating a signed-in request is one named statement instead of three builder
- * queries (bench/cpu-profile.ts, BENCH_SCENARIO=create). The permissions subquery is the
- * same as RoleService.permissionsOf's.
+ * queries (bench/cpu-profile.ts, BENCH_SCENARIO=create). Every permission the user's roles
+ * grant comes back; RoleService.known filters them against the app's catalog.
  */
 const SESSION_WITH_USER = `SELECT s.secret_hash, s.user_id, s.expires_at, s.created_at, s.last_used_at,
   u.id AS u_id, u.email, u.name, u.email_verified_at IS NOT NULL AS email_verified,
