@@ -85,8 +85,9 @@ async function productList(q: URLSearchParams) {
     params.push(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     where.push(`"products"."name" ILIKE $${params.length} ESCAPE '\\'`);
   } else if (search) {
-    params.push(`(^| )${search}`);
-    where.push(`"products"."name" ~* $${params.length}`);
+    const literal = search.replace(/[\\%_]/g, (c) => `\\${c}`);
+    params.push(`% ${literal}%`, `${literal}%`);
+    where.push(`("products"."name" ILIKE $${params.length - 1} ESCAPE '\\' OR "products"."name" ILIKE $${params.length} ESCAPE '\\')`);
   }
   for (const [key, op] of [['minPrice', '>='], ['maxPrice', '<=']] as const) {
     const v = q.get(key);

@@ -238,11 +238,22 @@ describe('short search terms (1–2 characters) match the start of a word', () =
   });
 
   it('must be letters or digits (400 otherwise)', async () => {
-    for (const search of ['%', 'a%', ' a', '-']) {
+    for (const search of ['%', 'a%', '_', 'a_', '\\', ' a', '-']) {
       const res = await t.rest('GET', `/products?${q({ search })}`);
       expect(res.status).toBe(400);
       expect(res.body.issues[0].path).toEqual(['search']);
     }
+  });
+
+  it('are matched literally even by a caller that skips the schema (LIKE wildcards escaped)', async () => {
+    for (const name of ['Widget _x', 'Widget ax', 'Widget %y', 'Widget by']) await makeProduct(t.app.db, { name });
+    const matching = async (term: string) =>
+      (await Product.query(t.app.db).modify('active').modify('nameMatches', term).where('name', 'like', 'Widget %'))
+        .map((p) => p.name)
+        .sort();
+    expect(await matching('_')).toEqual(['Widget _x']);
+    expect(await matching('%')).toEqual(['Widget %y']);
+    expect(await matching('_x')).toEqual(['Widget _x']);
   });
 
   it("apply to users' search too (name or email)", async () => {
