@@ -8,15 +8,14 @@
  *
  * BENCH_APP_DIR profiles another checkout's app (with its node_modules) on the same load.
  *
- * BENCH_SCENARIO: rest-get (default), trpc-get, list, cursor (a products.list page by cursor,
- * halfway down), create. BENCH_SECONDS (default 10),
+ * BENCH_SCENARIO: rest-get (default), trpc-get, list, cursor (a products.list page by the
+ * cursor that ends page 500), create. BENCH_SECONDS (default 10),
  * BENCH_CONNECTIONS (default 32), BENCH_PRODUCTS (default 100,000).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Knex } from 'knex';
 import { createKnex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { benchAdminToken, measure, openBenchDatabase, seedProducts, type Target } from './harness.ts';
@@ -77,18 +76,6 @@ export function selfTimeByLayer(profile: Profile, from = -Infinity, to = Infinit
   return totals;
 }
 
-/** A products.list cursor for the row halfway down the list (a deep cursor page). */
-async function middleCursor(db: Knex): Promise<string> {
-  const { encodeCursor } = await import('../server/lib/pagination.ts');
-  const { Product } = await import('../server/modules/products/product.model.ts');
-  const { rows } = await db.raw<{ rows: { ts: string; id: string }[] }>(
-    `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts, id::text AS id
-     FROM products WHERE is_active ORDER BY created_at DESC, id DESC OFFSET ? LIMIT 1`,
-    [Math.floor(PRODUCTS / 2)],
-  );
-  return encodeURIComponent(encodeCursor(Product.list, {}, [rows[0]!.ts, rows[0]!.id]));
-}
-
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename);
 if (isMain) {
   const database = await openBenchDatabase('profile');
@@ -98,8 +85,8 @@ if (isMain) {
     await migrateToLatest(db);
     const ids = await seedProducts(db, PRODUCTS);
     const token = await benchAdminToken(db);
-    const cursor = SCENARIO === 'cursor' ? await middleCursor(db) : '';
     await db.destroy();
+    let cursor = '';
     const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
     const targets: Record<string, Omit<Target, 'base'>> = {
       'rest-get': { path: () => `/api/v1/products/${pick()}` },
@@ -125,6 +112,8 @@ if (isMain) {
       });
       child.on('exit', (code) => reject(new Error(`app exited with ${code}`)));
     });
+    // The app's own cursor (whatever its format) at the deepest page number's end.
+    if (SCENARIO === 'cursor') cursor = encodeURIComponent(((await (await fetch(`${base}/api/v1/products?size=20&page=500`)).json()) as { nextCursor: string }).nextCursor);
     await measure({ base, ...target }, 5, CONNECTIONS); // warm-up: JIT, pools (outside the window counted)
     const from = Number(process.hrtime.bigint() / 1000n);
     const run = await measure({ base, ...target }, SECONDS, CONNECTIONS);

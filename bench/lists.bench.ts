@@ -17,6 +17,7 @@
  * benchmark database on; otherwise an embedded PostgreSQL in a temporary directory.
  */
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { createKnex, type Knex } from '../server/db/knex.ts';
 import { migrateToLatest } from '../server/db/migrations.ts';
 import { MAX_PAGE_DEPTH } from '../server/lib/pagination.ts';
@@ -148,17 +149,28 @@ async function waitForIdle(db: Knex) {
   }
 }
 
-/** EXPLAIN (ANALYZE, BUFFERS) of the SQL the app runs for each scenario, captured from knex. */
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of the SQL the app runs for each scenario, captured from pg:
+ * the list's statements are named ones (server/db/statements.ts), which knex's query event
+ * does not see.
+ */
 async function explainAll(db: Knex, scenarios: Scenario[]) {
   const { ProductService } = await import('../server/modules/products/product.service.ts');
   const { ListProductsInput } = await import('../server/modules/products/product.schemas.ts');
   const service = new ProductService({ db, events: undefined as never, live: undefined as never });
+  const clientQuery = pg.Client.prototype.query;
   for (const s of scenarios) {
     const captured: { sql: string; bindings: unknown[] }[] = [];
-    const onQuery = (q: { sql: string; bindings: unknown[] }) => captured.push(q);
-    db.on('query', onQuery);
-    await service.list(ListProductsInput.parse(Object.fromEntries([...new URLSearchParams(s.app).entries()].map(([k, v]) => [k, k === 'size' || k === 'page' ? Number(v) : v]))));
-    db.off('query', onQuery);
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as { text?: string; values?: unknown[] };
+      if (typeof q === 'object' && q?.text) captured.push({ sql: q.text, bindings: q.values ?? [] });
+      return (clientQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof clientQuery;
+    try {
+      await service.list(ListProductsInput.parse(Object.fromEntries([...new URLSearchParams(s.app).entries()].map(([k, v]) => [k, k === 'size' || k === 'page' ? Number(v) : v]))));
+    } finally {
+      pg.Client.prototype.query = clientQuery;
+    }
     for (const q of captured) {
       const plan = await db.raw(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q.sql.replace(/\$\d+/g, '?')}`, q.bindings as Knex.RawBinding[]);
       console.log(`\n### ${s.name}\n${q.sql}\n${JSON.stringify(q.bindings)}\n${(plan.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n')}`);
