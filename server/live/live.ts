@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { runStatement } from '../db/statements.ts';
+import { addJobsFrom, takeOwedJobs } from '../jobs/queue.ts';
 
 /** The one PostgreSQL channel every change event is announced on. */
 export const LIVE_CHANNEL = 'duality_live';
@@ -23,9 +24,20 @@ const TOPIC = /^[a-z0-9][a-z0-9:._-]*$/;
  * taken before the id is drawn (the insert reads the lock's row), so ids of one topic are
  * drawn, and committed, in order.
  */
-const PUBLISH = `WITH locked AS (SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext($1::text))),
+const PUBLISH = publishAfter('');
+/**
+ * The same, adding first the jobs the transaction owes ($3: the event deliveries its events
+ * queued, jobs/queue.ts `takeOwedJobs`), so they take no round trip of their own. The lock
+ * reads the jobs' row, which makes PostgreSQL add them all.
+ */
+const PUBLISH_WITH_JOBS = publishAfter(`jobs AS (SELECT count(j.id) AS n FROM (${addJobsFrom('$3')}) j),`, ' FROM jobs');
+
+function publishAfter(before: string, lockFrom = ''): string {
+  return `WITH ${before}
+      locked AS (SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext($1::text))${lockFrom}),
       inserted AS (INSERT INTO live_events (topic, data) SELECT $1::text, $2::text::jsonb FROM locked RETURNING id)
  SELECT id, pg_notify('${LIVE_CHANNEL}', id || ' ' || $1::text || CASE WHEN octet_length($2::text) <= ${NOTIFY_INLINE_BYTES} THEN ' ' || $2::text ELSE '' END) FROM inserted`;
+}
 
 /**
  * Sent instead of the events a client missed when they are gone from the log (older than
@@ -163,7 +175,8 @@ export class Live implements LivePublisher {
   async publish(trx: Knex.Transaction, topic: string, data: unknown): Promise<string> {
     if (!TOPIC.test(topic)) throw new Error(`Live topic "${topic}" must be lowercase words joined by : . _ -`);
     const json = JSON.stringify(data);
-    const { rows } = await runStatement<{ id: string }>(trx, PUBLISH, [topic, json]);
+    const jobs = takeOwedJobs(trx);
+    const { rows } = await runStatement<{ id: string }>(trx, jobs === undefined ? PUBLISH : PUBLISH_WITH_JOBS, jobs === undefined ? [topic, json] : [topic, json, jobs]);
     return String(rows[0]!.id);
   }
 
