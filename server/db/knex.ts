@@ -2,6 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import { knexSnakeCaseMappers, Model } from 'objection';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { idleFirst } from './idle-connection.ts';
 import { timeQueries } from '../observability/request-timings.ts';
 
 // NUMERIC (oid 1700) stays a string: money never passes through a float.
@@ -13,6 +14,7 @@ pg.types.setTypeParser(1700, (value) => value);
  */
 export function createKnex(url: string, opts: KnexOptions = {}): Knex {
   const db = knexFactory(knexConfig(url, opts));
+  idleFirst(db);
   timeQueries(db);
   Model.knex(db);
   return db;
