@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
-import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
-import helmet, { type HelmetOptions } from 'helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AnyTRPCRouter } from '@trpc/server';
@@ -18,6 +16,7 @@ import { API_PREFIX, buildOpenApiDocument } from './openapi.ts';
 import type { PlainRoute } from './plain-route.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { StreamConnections } from './live-streams.ts';
+import { computeSecurityHeaders, docsCsp, securityHeaderOptions } from './security-headers.ts';
 import { registerRestDoor } from './rest.ts';
 import { registerTrpcDoor } from './trpc-door.ts';
 import { registerObservabilityHooks } from '../observability/http-hooks.ts';
@@ -47,9 +46,12 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   const { config, logger, db, router, createContext } = deps;
   // A full tRPC batch is one path parameter (`/trpc/a.b,c.d,…`): let it be that long, no longer.
   const longestProcedure = Math.max(...Object.keys(router._def.procedures).map((p) => p.length));
-  const helmetOptions = securityHeaderOptions(config);
-  // The router's own errors (below) run no hooks, so they get the headers from helmet itself.
-  const securityHeaders = helmet(helmetOptions);
+  // Security headers on every response (helmet's defaults: nosniff, frame options,
+  // referrer policy, COOP/CORP, …), worked out once. The API answers JSON and files,
+  // never a page, so its CSP allows nothing at all; /docs, the one page, gets its own
+  // policy below. They are set on the raw response in the first hook of every request
+  // (below) and by the router's own errors, which run no hooks.
+  const securityHeaders = computeSecurityHeaders(securityHeaderOptions(config));
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
@@ -62,7 +64,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // Errors the router raises before any route runs (a malformed URL, an over-long
     // parameter) get the same error body as every other error.
     frameworkErrors: (error, request, reply) => {
-      securityHeaders(request.raw, reply.raw, () => {});
+      securityHeaders.apply(reply.raw);
       const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A URL parameter is longer than the limit' : 'Malformed URL';
       void (reply as FastifyReply).code(status).send({ code: codeForStatus(status), message } satisfies ErrorBody);
@@ -86,6 +88,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     return parseJson(request, body as string, done);
   });
   fastify.addHook('onRequest', (request, reply, done) => {
+    securityHeaders.apply(reply.raw);
     void reply.header('x-request-id', request.id);
     const clientRequestId = request.headers['x-request-id'];
     if (typeof clientRequestId === 'string' && clientRequestId) request.log = request.log.child({ clientRequestId: clientRequestId.slice(0, 200) });
@@ -134,12 +137,6 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 
   // Parses the session cookie for both doors (no signing: the token is its own proof).
   await fastify.register(fastifyCookie);
-
-  // Security headers on every response (helmet's defaults: nosniff, frame options,
-  // referrer policy, COOP/CORP, …). The API answers JSON and files, never a page, so its
-  // CSP allows nothing at all; /docs, the one page, gets its own policy below.
-  // (One helmet package; its ESM and CJS type declarations only look like two.)
-  await fastify.register(fastifyHelmet, { global: true, ...(helmetOptions as FastifyHelmetOptions) });
 
   // Browsers on the listed origins (CORS_ORIGINS) may call both doors, cookie included;
   // any other origin gets no CORS headers, so its page cannot read a response. The
@@ -211,49 +208,6 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
 
   return fastify;
-}
-
-/** Nothing may load, run or frame: a JSON response has no business doing any of it. */
-const API_CSP = { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] };
-
-/**
- * Helmet's defaults with the API's CSP, and HSTS only where the server is reached over
- * HTTPS: on plain http it means nothing, and on localhost it would pin every other local
- * app to https.
- */
-function securityHeaderOptions(config: Pick<Config, 'isProduction' | 'publicUrl'>): HelmetOptions {
-  return {
-    contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
-    strictTransportSecurity: secureTransport(config) ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-  };
-}
-
-/** Whether clients reach this server over HTTPS (a proxy in front terminates TLS). */
-function secureTransport(config: Pick<Config, 'isProduction' | 'publicUrl'>): boolean {
-  return config.isProduction || config.publicUrl?.startsWith('https:') === true;
-}
-
-/**
- * The Swagger UI page's policy: scripts, styles, fonts and images from this server only
- * (the bundle draws its icons as data: URIs and React sets some styles inline), and
- * "Try it out" calls this server only. Checked in Chromium, violations included, by
- * tests/http/docs-browser.test.ts.
- */
-export function docsCsp(config: Pick<Config, 'isProduction' | 'publicUrl'>): string {
-  return [
-    "default-src 'self'",
-    "base-uri 'self'",
-    "script-src 'self'",
-    "script-src-attr 'none'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-    ...(secureTransport(config) ? ['upgrade-insecure-requests'] : []),
-  ].join('; ');
 }
 
 /**

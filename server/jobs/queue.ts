@@ -2,10 +2,22 @@ import type { TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { runStatement } from '../db/statements.ts';
 import { jobDuration, jobOutcomes } from '../observability/metrics.ts';
 import { activeTraceIds, currentTraceCarrier, isTracing, withJobSpan, type TraceCarrier } from '../observability/tracing.ts';
 import type { RecoveredJob } from './recovery.ts';
 import type { AnyTaskDefinition, JobDefinition, TaskContext } from './task.ts';
+
+/** WITH ORDINALITY keeps the ids in input order. */
+const ADD_JOBS = `SELECT (graphile_worker.add_job(
+           s.identifier, s.payload,
+           queue_name => s.queue_name, run_at => s.run_at, max_attempts => s.max_attempts,
+           job_key => s.job_key, priority => s.priority
+         )).id::text AS id
+   FROM ROWS FROM (json_to_recordset($1::json)
+          AS (identifier text, payload json, max_attempts int, run_at timestamptz, job_key text, queue_name text, priority int))
+        WITH ORDINALITY AS s(identifier, payload, max_attempts, run_at, job_key, queue_name, priority, n)
+  ORDER BY s.n`;
 
 /** Event deliveries are labelled by task identifier too (`event:<name>:<subscriber>`): bounded by the code, not by data. */
 const metricTask = (identifier: string) => identifier;
@@ -140,19 +152,8 @@ export class JobQueue {
       queue_name: j.queueName ?? null,
       priority: j.priority ?? null,
     }));
-    // One round trip whatever the number of jobs; WITH ORDINALITY keeps the ids in input order.
-    const result = await db.raw<{ rows: { id: string }[] }>(
-      `SELECT (graphile_worker.add_job(
-                 s.identifier, s.payload,
-                 queue_name => s.queue_name, run_at => s.run_at, max_attempts => s.max_attempts,
-                 job_key => s.job_key, priority => s.priority
-               )).id::text AS id
-         FROM ROWS FROM (json_to_recordset(?::json)
-                AS (identifier text, payload json, max_attempts int, run_at timestamptz, job_key text, queue_name text, priority int))
-              WITH ORDINALITY AS s(identifier, payload, max_attempts, run_at, job_key, queue_name, priority, n)
-        ORDER BY s.n`,
-      [JSON.stringify(rows)],
-    );
+    // One round trip whatever the number of jobs, one text whatever they are (a named statement).
+    const result = await runStatement<{ id: string }>(db, ADD_JOBS, [JSON.stringify(rows)]);
     return result.rows.map((r) => r.id);
   }
 
