@@ -48,7 +48,8 @@ export function createClient(opts: ClientOptions): TRPCClient<AppRouter> {
           // The same credentials as every call (a browser with the session cookie can pass none).
           eventSourceOptions: () => ({
             withCredentials: true,
-            fetch: (input: string | URL | Request, init?: RequestInit) => baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...auth() } }),
+            fetch: async (input: string | URL | Request, init?: RequestInit) =>
+              errorAsEvent(await baseFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...auth() } })),
           }),
         }),
         false: splitLink({
@@ -64,6 +65,26 @@ export function createClient(opts: ClientOptions): TRPCClient<AppRouter> {
       }),
     ],
   });
+}
+
+/**
+ * The server refuses a subscription before its stream opens with a real status (401,
+ * 404, 400, 503) and tRPC's error JSON, which an EventSource cannot read: it would only
+ * report "non-200 status". Handed to the link as the one `serialized-error` event that
+ * body stands for, the error reaches `onError` as a TRPCClientError with its `data.code`
+ * and `data.httpStatus`. tRPC's link gives up on a 4xx and reconnects after a 5xx, then
+ * after Retry-After when the server sent one (the connection cap, a server shutting down).
+ */
+async function errorAsEvent(response: Response): Promise<Response> {
+  if (response.ok || !(response.headers.get('content-type') ?? '').startsWith('application/json')) return response;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => undefined)) as { error?: unknown } | undefined;
+  if (body?.error === undefined) return response;
+  const retryAfter = Number(response.headers.get('retry-after'));
+  const retry = Number.isFinite(retryAfter) && retryAfter > 0 ? `retry: ${retryAfter * 1000}\n` : '';
+  return new Response(`${retry}event: serialized-error\ndata: ${JSON.stringify(body.error)}\n\n`, { status: 200, headers: { 'content-type': 'text/event-stream' } });
 }
 
 export interface IdempotencyOptions {

@@ -183,7 +183,8 @@ async function* withAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): Asy
   }
 }
 
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+/** Resolves when `res` can take more, or when `signal` aborts (the client left). */
+export function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

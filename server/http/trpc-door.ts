@@ -4,10 +4,12 @@ import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { labelRequest } from '../observability/http-hooks.ts';
 import type { Context, ContextSource } from '../trpc/context.ts';
-import type { StreamConnections } from './live-streams.ts';
+import { drained, type StreamConnections } from './live-streams.ts';
 import { compileRouter } from '../trpc/compiled.ts';
 import { outputIsPlainJson } from '../trpc/plain-json.ts';
 import superjson from 'superjson';
+import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
+import { isAsyncIterable, sseHeaders, sseStreamProducer } from '@trpc/server/unstable-core-do-not-import';
 
 interface TrpcDoorOptions {
   router: AnyTRPCRouter;
@@ -26,8 +28,11 @@ type ResponseItem = { result: { data: unknown } } | { error: unknown };
  * The tRPC door. Plain JSON queries and mutations, batched or not (all that
  * `httpBatchLink` and `httpLink` send), are answered here directly: parse, call the
  * procedure, serialize with tRPC's own `getErrorShape` and `transformTRPCResponse`.
- * Everything else (streaming links, form data, subscriptions, method override) goes to
- * tRPC's official Fastify handler.
+ * Subscriptions (`httpSubscriptionLink`) are served here too, so that an error before the
+ * stream opens gets its real status and the usual JSON body, as on the REST door (tRPC's
+ * handler would answer 200 and a `serialized-error` event); the stream itself is tRPC's
+ * own SSE producer, so the wire is tRPC's. Everything else (streaming links, form data,
+ * batched subscriptions, method override) goes to tRPC's official Fastify handler.
  *
  * Why a fast path at all: tRPC 11's Node adapter turns each request into a fetch
  * `Request` and back from a `Response` through web streams, which cost more CPU than the
@@ -96,6 +101,86 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
       return reply.code(status).headers(headers).header('content-type', 'application/json').send(Buffer.from(text));
     };
 
+    /**
+     * One subscription call (what `httpSubscriptionLink`'s EventSource sends). Context,
+     * access and input run before anything is written: a throw there is answered with its
+     * status and tRPC's error JSON, the body a query's error has. Only then does the
+     * response become tRPC's event stream, with the heartbeat as its `ping` event.
+     */
+    const subscribe = async (request: FastifyRequest, reply: FastifyReply, path: string, heartbeatMs: number) => {
+      const res = reply.raw;
+      const aborted = new AbortController();
+      res.once('close', () => aborted.abort());
+      const query = request.query as Record<string, string | undefined>;
+      const header = request.headers['last-event-id'];
+      // Where tRPC's own handler reads it from, and how it adds it to the input.
+      const lastEventId = (typeof header === 'string' ? header : undefined) ?? query.lastEventId ?? query['Last-Event-Id'];
+      let ctx: Context | undefined;
+      let input: unknown;
+      let events: AsyncIterable<unknown>;
+      try {
+        if (request.method !== 'GET') {
+          reply.header('allow', 'GET');
+          throw new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: `Unsupported ${request.method}-request to subscription procedure at path "${path}"` });
+        }
+        try {
+          input = query.input ? config.transformer.input.deserialize(JSON.parse(query.input)) : undefined;
+        } catch (cause) {
+          throw new TRPCError({ code: 'BAD_REQUEST', message: cause instanceof Error ? cause.message : 'Invalid input', cause });
+        }
+        if (lastEventId) input = typeof input === 'object' && input !== null ? { ...input, lastEventId } : (input ?? { lastEventId });
+        ctx = await opts.createContext({ req: request, res: reply, call: { door: 'trpc', batched: false } });
+        const result: unknown = await procedures[path]!({ ctx, path, type: 'subscription', getRawInput: async () => input, signal: aborted.signal, batchIndex: 0 });
+        if (isObservable(result)) events = observableToAsyncIterable(result, aborted.signal);
+        else if (isAsyncIterable(result)) events = result;
+        else throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return an observable or a AsyncGenerator` });
+      } catch (cause) {
+        const error = getTRPCErrorFromUnknown(cause);
+        opts.onError({ error, req: request, path, userId: ctx?.actor?.userId });
+        const shape = getErrorShape({ config, error, type: 'subscription', path, input, ctx });
+        const status = (shape as { data?: { httpStatus?: number } }).data?.httpStatus ?? 500;
+        return reply
+          .code(status)
+          .headers(errorHeaders(error))
+          .header('content-type', 'application/json')
+          .send(JSON.stringify(transformTRPCResponse(config, { error: shape } as never)));
+      }
+      const stream = sseStreamProducer({
+        data: events,
+        lastEventId: lastEventId ?? null,
+        serialize: (v) => config.transformer.output.serialize(v),
+        ping: { enabled: true, intervalMs: heartbeatMs },
+        // The client reconnects (with its last event id) after three missed heartbeats.
+        client: { reconnectAfterInactivityMs: heartbeatMs * 3 },
+        formatError: ({ error: cause }) => {
+          const error = getTRPCErrorFromUnknown(cause);
+          opts.onError({ error, req: request, path, userId: ctx?.actor?.userId });
+          return getErrorShape({ config, error, type: 'subscription', path, input, ctx });
+        },
+      });
+      // From here on the response is ours: headers Fastify's hooks set so far (CORS, request id) go with it.
+      reply.hijack();
+      res.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        vary: 'trpc-accept, accept',
+        ...Object.fromEntries(Object.entries(sseHeaders).map(([k, v]) => [k.toLowerCase(), v])),
+      });
+      const reader = stream.getReader();
+      // Cancelling the reader returns the subscription's iterator, so its cleanup runs.
+      aborted.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true });
+      try {
+        for (;;) {
+          const chunk = await reader.read();
+          if (chunk.done || res.destroyed) break;
+          if (!res.write(chunk.value) && !res.destroyed) await drained(res, aborted.signal);
+        }
+      } catch (error) {
+        if (!aborted.signal.aborted) request.log.error({ err: error, procedure: path }, 'live stream failed');
+      } finally {
+        if (!res.writableEnded) res.end();
+      }
+    };
+
     scope.all(`${opts.prefix}/:path`, async (request, reply) => {
       const path = (request.params as { path: string }).path;
       const query = request.query as Record<string, string | undefined>;
@@ -118,6 +203,7 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
             const shape = getErrorShape({ config, error, type: 'subscription', path, input: undefined, ctx: undefined });
             return reply.code(503).headers(errorHeaders(error)).header('content-type', 'application/json').send(JSON.stringify(transformTRPCResponse(config, { error: shape })));
           }
+          if (request.method !== 'HEAD') return subscribe(request, reply, path, opts.streams.heartbeatMs);
         }
         return official(request, reply, path);
       }

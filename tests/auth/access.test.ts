@@ -41,8 +41,7 @@ async function callTrpc(p: ProcedureInfo, headers: Record<string, string>) {
 
 /**
  * Opens a subscription on the tRPC door (SSE): an error before the stream opens is its
- * `serialized-error` event, carrying the status it stands for; a first event of any
- * other kind means the call got through.
+ * status and tRPC's error JSON; a first event means the call got through.
  */
 async function subscribeTrpc(p: ProcedureInfo, headers: Record<string, string>) {
   const input = encodeURIComponent(JSON.stringify({ json: { id: SOME_ID } }));

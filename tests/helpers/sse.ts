@@ -126,8 +126,9 @@ export async function openStream(url: string, opts: { headers?: Record<string, s
 
 /**
  * Opens a subscription on the tRPC door and returns how it started: an error before the
- * stream opens is tRPC's `serialized-error` event (HTTP 200, the status it stands for in
- * `data.httpStatus`); a stream that stays quiet after `connected` is open (status 200).
+ * stream opens is its HTTP status with tRPC's error JSON; an error once the stream is open
+ * is tRPC's `serialized-error` event (the status it stands for in `data.httpStatus`); a
+ * stream that stays quiet after `connected` is open (status 200).
  */
 export async function trpcSubscribe(url: string, headers: Record<string, string> = {}): Promise<{ status: number; error?: { message: string; data: { code: string; httpStatus: number; issues?: { path: (string | number)[] }[] } } }> {
   const controller = new AbortController();

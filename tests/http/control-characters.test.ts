@@ -78,7 +78,7 @@ describe('NUL and control characters in any string input are a 400, on both door
           const input = inputWith(field, value);
           const trpcUrl = `${t.url}/trpc/${p.path}`;
           if (p.type === 'subscription') {
-            // Refused before the stream opens: tRPC's error event on /trpc, the usual 400 on REST.
+            // Refused before the stream opens: the usual 400 on both doors (tRPC's error JSON on /trpc).
             const sub = await trpcSubscribe(`${trpcUrl}?input=${encodeURIComponent(JSON.stringify({ json: { id: '00000000-0000-4000-8000-000000000000', ...(input as object) } }))}`, asAdmin);
             expect(sub.status, JSON.stringify(sub)).toBe(400);
             expect(sub.error?.data.issues?.map((i) => i.path)).toContainEqual(field);

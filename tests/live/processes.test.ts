@@ -95,11 +95,18 @@ describe('across processes', () => {
     expect(seen.map((s) => s.progress)).toEqual([...seen.map((s) => s.progress)].sort((x, y) => x - y));
   }, 90_000);
 
-  it('SIGTERM on server B ends its open streams, and the process exits 0', async () => {
+  it('SIGTERM on server B ends its open streams on both doors, and the process exits 0', async () => {
     const stream = await openStream(`${baseB}/api/v1/products/changes`);
     expect(stream.status).toBe(200);
+    const trpc = await fetch(`${baseB}/trpc/products.changes?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, { headers: { accept: 'text/event-stream' } });
+    expect(trpc.status).toBe(200);
+    const trpcEnded = trpc.text().then(
+      () => true,
+      () => true, // the connection closed under the reader
+    );
     b.child.kill('SIGTERM');
     expect(await stream.next(20_000)).toBeUndefined(); // the stream ended (a client reconnects elsewhere)
+    expect(await trpcEnded).toBe(true);
     expect(await b.exit).toBe(0);
     // Server A still serves.
     const other = await openStream(`${baseA}/api/v1/products/changes`);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRPCClientError } from '../../client/index.ts';
 import { pruneLiveEvents } from '../../server/live/live.ts';
 import { bearer, signedInUser } from '../helpers/auth.ts';
 import { makeProduct, makeReport } from '../helpers/factories.ts';
@@ -125,7 +126,23 @@ describe('products.changes over REST (text/event-stream)', () => {
     expect(trpc.status).toBe(503);
     expect(trpc.headers.get('retry-after')).toBeTruthy();
     await trpc.text();
+    // The typed client takes the 503 as a reason to reconnect (after its Retry-After), not to give up.
+    const states: { state: string; code?: string }[] = [];
+    let started = false;
+    const sub = t.client().products.changes.subscribe(
+      {},
+      {
+        onConnectionStateChange: (s) => states.push({ state: s.state, ...(s.error ? { code: (s.error as any).data?.code } : {}) }),
+        onStarted: () => (started = true),
+        onError: (error) => states.push({ state: 'error', code: String(error.data?.code) }),
+      },
+    );
+    await waitFor(() => states.some((s) => s.code === 'SERVICE_UNAVAILABLE'), 'the refusal to reach the typed client');
+    expect(states.find((s) => s.code === 'SERVICE_UNAVAILABLE')!.state).toBe('connecting');
     for (const s of streams) s.close();
+    await waitFor(() => started, 'the typed client to get in after Retry-After', 15_000);
+    expect(states.map((s) => s.state)).not.toContain('error');
+    sub.unsubscribe();
     await waitFor(async () => {
       const again = await changes();
       again.close();
@@ -166,9 +183,90 @@ describe('access before the stream opens', () => {
   it('users.notifications needs a session', async () => {
     expect((await t.rest('GET', '/users/me/notifications')).status).toBe(401);
   });
+
+  /** A subscription call on /trpc as httpSubscriptionLink's EventSource sends it; the answer's status, content type and body. */
+  const trpcGet = async (path: string, input?: unknown, headers: Record<string, string> = {}) => {
+    const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+    const controller = new AbortController();
+    const res = await fetch(`${t.url}/trpc/${path}${query}`, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+    const type = res.headers.get('content-type') ?? '';
+    const body = type.startsWith('application/json') ? await res.json() : undefined;
+    controller.abort();
+    return { status: res.status, type, body: body as any, headers: res.headers };
+  };
+
+  it('on /trpc an error before the stream opens is its status with the body a query error has', async () => {
+    const anonymous = await trpcGet('users.notifications');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.type).toMatch(/^application\/json/);
+    // The same envelope a refused query gets (users.me, the same access builder).
+    const query = await fetch(`${t.url}/trpc/users.me`);
+    const queryBody = (await query.json()) as any;
+    expect(query.status).toBe(401);
+    expect(anonymous.body).toEqual({ error: { json: { ...queryBody.error.json, data: { ...queryBody.error.json.data, path: 'users.notifications' } } } });
+    expect(anonymous.body.error.json.data).toMatchObject({ code: 'UNAUTHORIZED', httpStatus: 401 });
+
+    const { user: owner } = await signedInUser(t);
+    const { token: other } = await signedInUser(t);
+    const report = await makeReport(t.app.db, owner.id);
+    const notYours = await trpcGet('reports.watch', { id: report.id }, bearer(other));
+    const missing = await trpcGet('reports.watch', { id: '00000000-0000-4000-8000-000000000000' }, bearer(other));
+    expect([notYours.status, missing.status]).toEqual([404, 404]);
+    expect(notYours.body.error.json.data.code).toBe('NOT_FOUND');
+    expect(notYours.body.error.json.data).toEqual({ ...missing.body.error.json.data });
+
+    const badInput = await trpcGet('reports.watch', { id: 'not-an-id' }, bearer(other));
+    expect(badInput.status).toBe(400);
+    expect(badInput.body.error.json.data.code).toBe('BAD_REQUEST');
+    expect(badInput.body.error.json.data.issues.map((i: { path: unknown }) => i.path)).toContainEqual(['id']);
+    const badEventId = await trpcGet('products.changes', {}, { 'last-event-id': 'abc' });
+    expect(badEventId.status).toBe(400);
+    expect(badEventId.body.error.json.data.issues.map((i: { path: unknown }) => i.path)).toContainEqual(['lastEventId']);
+    const notJson = await fetch(`${t.url}/trpc/products.changes?input=%7Bnope`, { headers: { accept: 'text/event-stream' } });
+    expect(notJson.status).toBe(400);
+    await notJson.text();
+    const post = await fetch(`${t.url}/trpc/products.changes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
+    await post.text();
+  });
+
+  it('the typed client gets those errors in onError, with their code', async () => {
+    const { token } = await signedInUser(t);
+    const errorOf = (subscribe: (handlers: { onError: (error: unknown) => void; onData: () => void }) => { unsubscribe(): void }) =>
+      new Promise<any>((resolve, reject) => {
+        const sub = subscribe({
+          onError: (error) => {
+            sub.unsubscribe();
+            resolve(error);
+          },
+          onData: () => reject(new Error('an event instead of the error')),
+        });
+      });
+    const anonymous = await errorOf((h) => t.client().users.notifications.subscribe({}, h));
+    expect(anonymous).toBeInstanceOf(TRPCClientError);
+    expect(anonymous.data).toMatchObject({ code: 'UNAUTHORIZED', httpStatus: 401 });
+    const bad = await errorOf((h) => t.client(token).reports.watch.subscribe({ id: 'not-an-id' }, h));
+    expect(bad.data).toMatchObject({ code: 'BAD_REQUEST', httpStatus: 400 });
+    expect(bad.data.issues.map((i: { path: unknown }) => i.path)).toContainEqual(['id']);
+  });
 });
 
 describe('products.changes over tRPC (httpSubscriptionLink)', () => {
+  it("is tRPC's own event stream, with the heartbeat as its ping event", async () => {
+    const controller = new AbortController();
+    const input = encodeURIComponent(JSON.stringify({ json: {} }));
+    const res = await fetch(`${t.url}/trpc/products.changes?input=${input}`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: ping')) text += (await reader.read()).value ?? '';
+    controller.abort();
+    // SSE_HEARTBEAT_MS is 300 here: the client is told to reconnect after three missed.
+    expect(text).toMatch(/^event: connected\ndata: \{"reconnectAfterInactivityMs":900\}\n/);
+  });
+
   it('delivers typed tracked events', async () => {
     const received: { id: string; type: string; productId?: string }[] = [];
     const started = new Promise<void>((resolve) => {
