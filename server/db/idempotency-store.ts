@@ -1,4 +1,18 @@
 import type { Knex } from 'knex';
+import { runStatement } from './statements.ts';
+
+// Both run on every keyed mutation: named statements.
+const CLAIM = `SELECT l.locked, k.procedure, k.fingerprint, k.status, k.ok, k.response, k.response_bytes, k.headers
+   FROM (SELECT pg_try_advisory_xact_lock(hashtextextended($1, 1610)) AS locked) l
+   LEFT JOIN idempotency_keys k ON l.locked AND k.scope = $2 AND k.key = $3 AND k.expires_at > now()`;
+const SAVE = `INSERT INTO idempotency_keys AS k (scope, key, procedure, fingerprint, status, ok, response, response_bytes, headers, expires_at)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, now() + make_interval(hours => $10))
+ ON CONFLICT (scope, key) DO UPDATE SET
+   procedure = EXCLUDED.procedure, fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, ok = EXCLUDED.ok,
+   response = EXCLUDED.response, response_bytes = EXCLUDED.response_bytes, headers = EXCLUDED.headers,
+   created_at = now(), expires_at = EXCLUDED.expires_at
+ WHERE k.expires_at <= now()
+ RETURNING 1`;
 
 /** A stored outcome of a keyed mutation, as a retry replays it. */
 export interface StoredOutcome {
@@ -33,12 +47,7 @@ export class IdempotencyStore {
    * (unexpired) record if the key already has one.
    */
   async claim(trx: Knex.Transaction, scope: string, key: string): Promise<Claim> {
-    const { rows } = await trx.raw<{ rows: (RecordRow & { locked: boolean })[] }>(
-      `SELECT l.locked, k.procedure, k.fingerprint, k.status, k.ok, k.response, k.response_bytes, k.headers
-         FROM (SELECT pg_try_advisory_xact_lock(hashtextextended(?, 1610)) AS locked) l
-         LEFT JOIN idempotency_keys k ON l.locked AND k.scope = ? AND k.key = ? AND k.expires_at > now()`,
-      [`${scope}\n${key}`, scope, key],
-    );
+    const { rows } = await runStatement<RecordRow & { locked: boolean }>(trx, CLAIM, [`${scope}\n${key}`, scope, key]);
     const row = rows[0]!;
     if (!row.locked) return { locked: false };
     return { locked: true, existing: row.procedure === null ? undefined : toOutcome(row) };
@@ -51,15 +60,9 @@ export class IdempotencyStore {
    * that one. An expired record is replaced: a key reused after its lifetime runs again.
    */
   async save(trx: Knex.Transaction, scope: string, key: string, outcome: StoredOutcome): Promise<boolean> {
-    const { rows } = await trx.raw<{ rows: unknown[] }>(
-      `INSERT INTO idempotency_keys AS k (scope, key, procedure, fingerprint, status, ok, response, response_bytes, headers, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, now() + make_interval(hours => ?))
-       ON CONFLICT (scope, key) DO UPDATE SET
-         procedure = EXCLUDED.procedure, fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, ok = EXCLUDED.ok,
-         response = EXCLUDED.response, response_bytes = EXCLUDED.response_bytes, headers = EXCLUDED.headers,
-         created_at = now(), expires_at = EXCLUDED.expires_at
-       WHERE k.expires_at <= now()
-       RETURNING 1`,
+    const { rows } = await runStatement(
+      trx,
+      SAVE,
       [scope, key, outcome.procedure, outcome.fingerprint, outcome.status, outcome.ok, outcome.response, outcome.responseBytes, JSON.stringify(outcome.headers), this.opts.ttlHours],
     );
     return rows.length > 0;

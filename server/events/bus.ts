@@ -177,8 +177,10 @@ export class EventBus<C extends EventCatalog = EventCatalog> implements EventPub
       payload: parsed.data,
     } as EnvelopeOf<C, N>;
     const subscriptions = this.#subscriptions.get(event) ?? [];
+    // Written with the transaction's next statement that can carry them (its live publish,
+    // usually) or just before it commits: no round trip of their own.
     const enqueue = () =>
-      this.deps.jobs.enqueue(
+      this.deps.jobs.enqueueAtCommit(
         trx,
         subscriptions.map((s) => ({ identifier: s.task, payload: envelope, maxAttempts: s.maxAttempts })),
       );

@@ -2,10 +2,54 @@ import type { TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { BeforeCommit } from '../db/before-commit.ts';
+import { runStatement } from '../db/statements.ts';
 import { jobDuration, jobOutcomes } from '../observability/metrics.ts';
 import { activeTraceIds, currentTraceCarrier, isTracing, withJobSpan, type TraceCarrier } from '../observability/tracing.ts';
 import type { RecoveredJob } from './recovery.ts';
 import type { AnyTaskDefinition, JobDefinition, TaskContext } from './task.ts';
+
+/**
+ * A SELECT of the ids of new jobs, added with `graphile_worker.add_job`, one per element of
+ * the JSON array in parameter `param` (each a `JobRow`); WITH ORDINALITY keeps the ids in
+ * input order.
+ */
+export function addJobsFrom(param: string): string {
+  return `SELECT (graphile_worker.add_job(
+           s.identifier, s.payload,
+           queue_name => s.queue_name, run_at => s.run_at, max_attempts => s.max_attempts,
+           job_key => s.job_key, priority => s.priority
+         )).id::text AS id
+   FROM ROWS FROM (json_to_recordset(${param}::json)
+          AS (identifier text, payload json, max_attempts int, run_at timestamptz, job_key text, queue_name text, priority int))
+        WITH ORDINALITY AS s(identifier, payload, max_attempts, run_at, job_key, queue_name, priority, n)
+  ORDER BY s.n`;
+}
+const ADD_JOBS = addJobsFrom('$1');
+
+/** A job as `addJobsFrom` reads it. */
+interface JobRow {
+  identifier: string;
+  payload: unknown;
+  max_attempts: number | null;
+  run_at: string | null;
+  job_key: string | null;
+  queue_name: string | null;
+  priority: number | null;
+}
+
+/** Jobs added with `enqueueAtCommit`, owed by their transaction until a statement adds them. */
+const owedJobs = new BeforeCommit<JobRow>((trx, rows) => runStatement(trx, ADD_JOBS, [JSON.stringify(rows)]));
+
+/**
+ * The jobs `trx` owes (`enqueueAtCommit`), as the JSON `addJobsFrom` reads, for a statement
+ * that adds them itself (the live publish does); undefined when it owes none. They are then
+ * no longer owed: the caller's statement must run in `trx`.
+ */
+export function takeOwedJobs(trx: Knex): string | undefined {
+  const rows = owedJobs.take(trx);
+  return rows.length ? JSON.stringify(rows) : undefined;
+}
 
 /** Event deliveries are labelled by task identifier too (`event:<name>:<subscriber>`): bounded by the code, not by data. */
 const metricTask = (identifier: string) => identifier;
@@ -126,12 +170,34 @@ export class JobQueue {
 
   /**
    * Adds several jobs in one statement through `graphile_worker.add_job`, on the
-   * given connection or transaction. Returns their ids in order.
+   * given connection or transaction. Returns their ids in order. Jobs the transaction
+   * owes (`enqueueAtCommit`) are added first, in the same statement.
    */
   async enqueue(db: Knex, jobs: JobSpec[]): Promise<string[]> {
     if (jobs.length === 0) return [];
+    const owed = owedJobs.take(db);
+    const rows = owed.concat(this.#rows(jobs));
+    // One round trip whatever the number of jobs, one text whatever they are (a named statement).
+    const result = await runStatement<{ id: string }>(db, ADD_JOBS, [JSON.stringify(rows)]);
+    return result.rows.slice(owed.length).map((r) => r.id);
+  }
+
+  /**
+   * Adds jobs in transaction `trx` without a round trip of their own: they ride on the
+   * transaction's next `enqueue` or live publish, or are added just before its next query
+   * or its commit (db/before-commit.ts), so every later statement in `trx` sees them. They
+   * commit or roll back with `trx` exactly as with `enqueue`; their ids are not returned.
+   * Given anything but a transaction knex handed out, adds them at once.
+   */
+  async enqueueAtCommit(trx: Knex, jobs: JobSpec[]): Promise<void> {
+    const rows = this.#rows(jobs);
+    if (!owedJobs.defer(trx, rows)) await runStatement(trx, ADD_JOBS, [JSON.stringify(rows)]);
+  }
+
+  /** The trace context of whoever adds them travels in the payloads (read now, in the adder's span). */
+  #rows(jobs: JobSpec[]): JobRow[] {
     const carrier = currentTraceCarrier();
-    const rows = jobs.map((j) => ({
+    return jobs.map((j) => ({
       identifier: j.identifier,
       payload: carrier && isPlainObject(j.payload) ? { ...j.payload, [TRACE_KEY]: carrier } : (j.payload ?? {}),
       max_attempts: j.maxAttempts ?? this.#tasks.get(j.identifier)?.maxAttempts ?? null,
@@ -140,20 +206,6 @@ export class JobQueue {
       queue_name: j.queueName ?? null,
       priority: j.priority ?? null,
     }));
-    // One round trip whatever the number of jobs; WITH ORDINALITY keeps the ids in input order.
-    const result = await db.raw<{ rows: { id: string }[] }>(
-      `SELECT (graphile_worker.add_job(
-                 s.identifier, s.payload,
-                 queue_name => s.queue_name, run_at => s.run_at, max_attempts => s.max_attempts,
-                 job_key => s.job_key, priority => s.priority
-               )).id::text AS id
-         FROM ROWS FROM (json_to_recordset(?::json)
-                AS (identifier text, payload json, max_attempts int, run_at timestamptz, job_key text, queue_name text, priority int))
-              WITH ORDINALITY AS s(identifier, payload, max_attempts, run_at, job_key, queue_name, priority, n)
-        ORDER BY s.n`,
-      [JSON.stringify(rows)],
-    );
-    return result.rows.map((r) => r.id);
   }
 
   /**

@@ -3,6 +3,8 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { runStatement } from '../db/statements.ts';
+import { addJobsFrom, takeOwedJobs } from '../jobs/queue.ts';
 
 /** The one PostgreSQL channel every change event is announced on. */
 export const LIVE_CHANNEL = 'duality_live';
@@ -17,6 +19,25 @@ const DEFAULT_QUEUE_LIMIT = 256;
 /** Rows read per query while replaying or catching up. */
 const PAGE = 500;
 const TOPIC = /^[a-z0-9][a-z0-9:._-]*$/;
+/**
+ * One round trip, one named statement ($1 topic, $2 the data's JSON): the topic's lock is
+ * taken before the id is drawn (the insert reads the lock's row), so ids of one topic are
+ * drawn, and committed, in order.
+ */
+const PUBLISH = publishAfter('');
+/**
+ * The same, adding first the jobs the transaction owes ($3: the event deliveries its events
+ * queued, jobs/queue.ts `takeOwedJobs`), so they take no round trip of their own. The lock
+ * reads the jobs' row, which makes PostgreSQL add them all.
+ */
+const PUBLISH_WITH_JOBS = publishAfter(`jobs AS (SELECT count(j.id) AS n FROM (${addJobsFrom('$3')}) j),`, ' FROM jobs');
+
+function publishAfter(before: string, lockFrom = ''): string {
+  return `WITH ${before}
+      locked AS (SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext($1::text))${lockFrom}),
+      inserted AS (INSERT INTO live_events (topic, data) SELECT $1::text, $2::text::jsonb FROM locked RETURNING id)
+ SELECT id, pg_notify('${LIVE_CHANNEL}', id || ' ' || $1::text || CASE WHEN octet_length($2::text) <= ${NOTIFY_INLINE_BYTES} THEN ' ' || $2::text ELSE '' END) FROM inserted`;
+}
 
 /**
  * Sent instead of the events a client missed when they are gone from the log (older than
@@ -154,14 +175,8 @@ export class Live implements LivePublisher {
   async publish(trx: Knex.Transaction, topic: string, data: unknown): Promise<string> {
     if (!TOPIC.test(topic)) throw new Error(`Live topic "${topic}" must be lowercase words joined by : . _ -`);
     const json = JSON.stringify(data);
-    // One round trip: the topic's lock is taken before the id is drawn (the insert reads
-    // the lock's row), so ids of one topic are drawn, and committed, in order.
-    const { rows } = await trx.raw<{ rows: { id: string }[] }>(
-      `WITH locked AS (SELECT pg_advisory_xact_lock(?, hashtext(?))),
-            inserted AS (INSERT INTO live_events (topic, data) SELECT ?, ?::jsonb FROM locked RETURNING id)
-       SELECT id, pg_notify(?, id || ' ' || ? || CASE WHEN octet_length(?) <= ? THEN ' ' || ? ELSE '' END) FROM inserted`,
-      [LOCK_NAMESPACE, topic, topic, json, LIVE_CHANNEL, topic, json, NOTIFY_INLINE_BYTES, json],
-    );
+    const jobs = takeOwedJobs(trx);
+    const { rows } = await runStatement<{ id: string }>(trx, jobs === undefined ? PUBLISH : PUBLISH_WITH_JOBS, jobs === undefined ? [topic, json] : [topic, json, jobs]);
     return String(rows[0]!.id);
   }
 
