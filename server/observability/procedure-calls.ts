@@ -32,13 +32,32 @@ export function observeProcedure<T>(call: ProcedureCall, run: () => Promise<T>, 
   return observeUntraced(call, run, outcomeOf);
 }
 
+/** A call being observed without a span: from `startProcedureCall` to `endProcedureCall`. */
+export interface ObservedCall {
+  call: ProcedureCall;
+  started: number;
+}
+
+/**
+ * The untraced observation as two plain calls, for a caller that sees the call's start and
+ * its settled outcome itself (compiled procedures, server/trpc/compiled.ts): the same count
+ * and time as `observeProcedure` without tracing, and no promise of its own.
+ */
+export function startProcedureCall(call: ProcedureCall): ObservedCall {
+  return { call, started: performance.now() };
+}
+
+/** Counts the call's outcome and adds its time to the request's handler time. */
+export function endProcedureCall(observed: ObservedCall, outcome: string): void {
+  const { call } = observed;
+  if (call.timings) call.timings.handlerMs += performance.now() - observed.started;
+  procedureCalls.inc({ procedure: call.path, door: call.door, outcome });
+}
+
 /** Not async: one `then` instead of an async function and its awaits (this runs on every call). */
 function observeUntraced<T>(call: ProcedureCall, run: () => Promise<T>, outcomeOf: (result: T | undefined, error: unknown) => string): Promise<T> {
-  const started = performance.now();
-  const settle = (result: T | undefined, error: unknown) => {
-    if (call.timings) call.timings.handlerMs += performance.now() - started;
-    procedureCalls.inc({ procedure: call.path, door: call.door, outcome: outcomeOf(result, error) });
-  };
+  const observed = startProcedureCall(call);
+  const settle = (result: T | undefined, error: unknown) => endProcedureCall(observed, outcomeOf(result, error));
   let running: Promise<T>;
   try {
     running = run();

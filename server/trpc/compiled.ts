@@ -15,6 +15,9 @@ import type { Meta } from './init.ts';
  *   this procedure's meta and type (conditional requests without `etag`/`ifMatch`,
  *   idempotency on a query) are left out;
  * - a guard (signed in, holds a permission) is a plain check of the context, run inline;
+ * - a middleware that declares an inline form (`inlined`: observing the call and mapping
+ *   domain errors, ETags) runs as two plain calls, one before the rest of the call and one
+ *   on its result, instead of a level of promises of its own;
  * - input parse → resolver → output parse run as one step (tRPC's own parsers, sync when
  *   the schema is, with tRPC's errors: BAD_REQUEST with the parser's error as cause,
  *   "Output validation failed");
@@ -53,12 +56,14 @@ export type CompiledProcedure = (opts: CallOptions) => Promise<unknown>;
 const STARTUP_CHECK = Symbol('duality.startupCheck');
 const APPLIES = Symbol('duality.applies');
 const GUARD = Symbol('duality.guard');
+const INLINE = Symbol('duality.inline');
 
 type MiddlewareFn = ((opts: any) => Promise<any>) & {
   _type?: string;
   [STARTUP_CHECK]?: (meta: Meta | undefined, path: string) => void;
   [APPLIES]?: (meta: Meta | undefined, type: string) => boolean;
   [GUARD]?: (ctx: any) => void;
+  [INLINE]?: InlineForm<any>;
 };
 /** A tRPC middleware builder (what `middleware(…)` returns) holds its functions here. */
 type MiddlewareBuilder = { _middlewares: MiddlewareFn[] };
@@ -92,14 +97,62 @@ export function guardedBy<B extends MiddlewareBuilder>(builder: B, check: (ctx: 
   return builder;
 }
 
+/** What a middleware's `next()` resolves to, as tRPC makes it: the call's outcome at that level. */
+export type MiddlewareResult = { ok: true; data: unknown; marker: unknown; ctx?: unknown } | { ok: false; error: TRPCError; marker: unknown };
+
+/** The call as an inline form sees it: the options its middleware would read. */
+export interface InlineCall {
+  ctx: any;
+  path: string;
+  type: 'query' | 'mutation' | 'subscription';
+  meta: Meta | undefined;
+}
+
+/**
+ * A middleware's effect written as two plain calls, for a middleware that calls `next()`
+ * with the context and input unchanged and has nothing to await of its own:
+ * `before` runs where the middleware would, before the rest of the call (throwing refuses
+ * the call there); `after` receives what `next()` would have resolved to (possibly
+ * undefined, as `next()` can be) and returns this level's result, or throws to fail the
+ * call at this level, as the middleware throwing after `next()` would.
+ */
+export interface InlineForm<S> {
+  /** Per procedure, once: whether this form is the middleware's whole effect for it (otherwise the middleware runs). */
+  appliesTo?(meta: Meta | undefined, type: string): boolean;
+  /** Per call: false to run the middleware itself this time (a tracing span needs its own async scope). */
+  now?(): boolean;
+  before?(call: InlineCall): S;
+  after(call: InlineCall, state: S, result: MiddlewareResult | undefined): MiddlewareResult;
+}
+
+/** Compiled calls run the middleware as `form` says (server/trpc/compiled.ts); tRPC's own calls run it as written. */
+export function inlined<B extends MiddlewareBuilder, S>(builder: B, form: InlineForm<S>): B {
+  only(builder)[INLINE] = form;
+  return builder;
+}
+
 // ---- compiling ------------------------------------------------------------------------
 
-type Result = { ok: true; data: unknown; marker: unknown; ctx?: unknown } | { ok: false; error: TRPCError; marker: unknown };
-type Step = { kind: 'guard'; check: (ctx: any) => void } | { kind: 'middleware'; fn: MiddlewareFn };
+type Result = MiddlewareResult;
+type Step = { kind: 'guard'; check: (ctx: any) => void } | { kind: 'middleware'; fn: MiddlewareFn } | { kind: 'inline'; fn: MiddlewareFn; form: InlineForm<unknown> };
+/** Inline forms whose `after` is still due, innermost first. */
+type Pending = { form: InlineForm<unknown>; call: InlineCall; state: unknown; outer: Pending | undefined };
 type Parse = (value: unknown) => unknown;
 
 const MARKER = 'middlewareMarker';
 const failure = (cause: unknown): Result => ({ ok: false, error: getTRPCErrorFromUnknown(cause), marker: MARKER });
+
+/** Hands `result` to each due `after`, innermost first, as the levels of a chain unwind. */
+function unwind(pending: Pending | undefined, result: Result | undefined): Result | undefined {
+  for (; pending; pending = pending.outer) {
+    try {
+      result = pending.form.after(pending.call, pending.state, result);
+    } catch (cause) {
+      result = failure(cause);
+    }
+  }
+  return result;
+}
 
 const compiledRouters = new WeakMap<AnyTRPCRouter, Map<string, CompiledProcedure>>();
 
@@ -141,7 +194,9 @@ export function compileProcedure(path: string, procedure: AnyTRPCProcedure): Com
   for (const fn of body.slice(0, firstParser)) {
     if (fn[STARTUP_CHECK] || fn._type === 'errors') continue;
     if (fn[APPLIES] && !fn[APPLIES](meta, def.type)) continue;
+    const form = fn[INLINE];
     if (fn[GUARD]) steps.push({ kind: 'guard', check: fn[GUARD] });
+    else if (form && (!form.appliesTo || form.appliesTo(meta, def.type))) steps.push({ kind: 'inline', fn, form });
     else steps.push({ kind: 'middleware', fn });
   }
   const parsers = body.slice(firstParser);
@@ -160,7 +215,8 @@ export function compileProcedure(path: string, procedure: AnyTRPCProcedure): Com
   const resolver = def.resolver;
 
   /** Input parse → resolver → output parse. */
-  const core = async (o: CallOptions, ctx: unknown, input: unknown, getRawInput: () => Promise<unknown>): Promise<Result> => {
+  const core = async (o: CallOptions, ctx: unknown, input: unknown, getRawInput: () => Promise<unknown>, pending: Pending | undefined): Promise<Result | undefined> => {
+    let result: Result;
     try {
       if (inputs.length) {
         const raw = getRawInput === o.getRawInput && 'rawInput' in o ? o.rawInput : await getRawInput();
@@ -184,59 +240,81 @@ export function compileProcedure(path: string, procedure: AnyTRPCProcedure): Com
           throw new TRPCError({ message: 'Output validation failed', code: 'INTERNAL_SERVER_ERROR', cause });
         }
       }
-      return { ok: true, data, marker: MARKER, ctx };
+      result = { ok: true, data, marker: MARKER, ctx };
     } catch (cause) {
-      return failure(cause);
+      result = failure(cause);
     }
+    return pending ? unwind(pending, result) : result;
   };
 
-  const run = (index: number, o: CallOptions, ctx: any, input: unknown, getRawInput: () => Promise<unknown>): Promise<Result> | Result => {
+  const run = (index: number, o: CallOptions, ctx: any, input: unknown, getRawInput: () => Promise<unknown>, pending: Pending | undefined): Promise<Result | undefined> | Result | undefined => {
     for (; index < steps.length; index++) {
       const step = steps[index]!;
-      if (step.kind === 'middleware') {
-        const next = index + 1;
+      if (step.kind === 'guard') {
         try {
-          return Promise.resolve(
-            step.fn({
-              ctx,
-              path: o.path,
-              type: o.type,
-              getRawInput,
-              signal: o.signal,
-              batchIndex: o.batchIndex,
-              meta,
-              input,
-              next(nextOpts?: { ctx?: object; input?: unknown; getRawInput?: () => Promise<unknown> }) {
-                return Promise.resolve(
-                  run(
-                    next,
-                    o,
-                    nextOpts?.ctx ? { ...ctx, ...nextOpts.ctx } : ctx,
-                    nextOpts && 'input' in nextOpts ? nextOpts.input : input,
-                    nextOpts?.getRawInput ?? getRawInput,
-                  ),
-                );
-              },
-            }) as Promise<Result>,
-          ).then(undefined, failure);
+          step.check(ctx);
         } catch (cause) {
-          return failure(cause);
+          return unwind(pending, failure(cause));
         }
+        continue;
       }
+      if (step.kind === 'inline' && (!step.form.now || step.form.now())) {
+        const call: InlineCall = { ctx, path: o.path, type: o.type, meta };
+        try {
+          pending = { form: step.form, call, state: step.form.before?.(call), outer: pending };
+        } catch (cause) {
+          return unwind(pending, failure(cause));
+        }
+        continue;
+      }
+      const next = index + 1;
+      const below = pending;
       try {
-        step.check(ctx);
+        return Promise.resolve(
+          step.fn({
+            ctx,
+            path: o.path,
+            type: o.type,
+            getRawInput,
+            signal: o.signal,
+            batchIndex: o.batchIndex,
+            meta,
+            input,
+            next(nextOpts?: { ctx?: object; input?: unknown; getRawInput?: () => Promise<unknown> }) {
+              return Promise.resolve(
+                run(
+                  next,
+                  o,
+                  nextOpts?.ctx ? { ...ctx, ...nextOpts.ctx } : ctx,
+                  nextOpts && 'input' in nextOpts ? nextOpts.input : input,
+                  nextOpts?.getRawInput ?? getRawInput,
+                  undefined,
+                ),
+              );
+            },
+          }) as Promise<Result>,
+        ).then(below ? (result) => unwind(below, result) : undefined, below ? (cause) => unwind(below, failure(cause)) : failure);
       } catch (cause) {
-        return failure(cause);
+        return unwind(below, failure(cause));
       }
     }
-    return core(o, ctx, input, getRawInput);
+    return core(o, ctx, input, getRawInput, pending);
   };
 
-  return async (o) => {
-    const result = await run(0, o, o.ctx, undefined, o.getRawInput);
+  const unwrap = (result: Result | undefined): unknown => {
     if (!result) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'No result from middlewares - did you forget to `return next()`?' });
     if (!result.ok) throw result.error;
     return result.data;
+  };
+  // Not async: one `then` on the chain's promise instead of an async function and its await.
+  return (o) => {
+    const result = run(0, o, o.ctx, undefined, o.getRawInput, undefined);
+    if (result instanceof Promise) return result.then(unwrap);
+    try {
+      return Promise.resolve(unwrap(result));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }
 

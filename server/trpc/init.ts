@@ -5,7 +5,9 @@ import type { ZodType } from 'zod';
 import { AppError, fromDatabaseError, HTTP_STATUS, toErrorBody, toTRPCError } from '../errors.ts';
 import type { Access } from './access.ts';
 import { doorOf, timingsOf } from '../observability/http-hooks.ts';
-import { observeProcedure } from '../observability/procedure-calls.ts';
+import { endProcedureCall, observeProcedure, startProcedureCall, type ObservedCall, type ProcedureCall } from '../observability/procedure-calls.ts';
+import { isTracing } from '../observability/tracing.ts';
+import { inlined, type MiddlewareResult } from './compiled.ts';
 import type { Context } from './context.ts';
 
 export type { Access } from './access.ts';
@@ -86,20 +88,37 @@ const t = initTRPC
  * so they are turned into TRPCErrors with their own code here, once, for every
  * procedure: the JSON-RPC code matches, and a 404 or 409 is not logged as a crash.
  */
-const appErrorsAsTRPCErrors = t.middleware(({ next, path, ctx }) =>
-  // Observed here, the outermost middleware of every procedure, so each call on either
-  // door (and through createCaller) gets its span and outcome without another chain level.
-  observeProcedure(
-    { path, door: doorOf(ctx?.req) ?? 'internal', userId: ctx?.actor?.userId, timings: timingsOf(ctx?.req) },
-    () =>
-      next().then((result) => {
-        if (!result.ok && result.error.cause instanceof AppError) throw toTRPCError(result.error.cause);
-        const badText = result.ok ? undefined : fromDatabaseError(result.error.cause);
-        if (badText) throw toTRPCError(badText);
-        return result;
-      }),
-    outcomeCode,
+function asTRPCErrors<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R): R {
+  if (!result.ok && result.error!.cause instanceof AppError) throw toTRPCError(result.error!.cause);
+  const badText = result.ok ? undefined : fromDatabaseError(result.error!.cause);
+  if (badText) throw toTRPCError(badText);
+  return result;
+}
+
+const procedureCall = (path: string, ctx: Context | undefined): ProcedureCall => ({ path, door: doorOf(ctx?.req) ?? 'internal', userId: ctx?.actor?.userId, timings: timingsOf(ctx?.req) });
+
+const appErrorsAsTRPCErrors = inlined(
+  t.middleware(({ next, path, ctx }) =>
+    // Observed here, the outermost middleware of every procedure, so each call on either
+    // door (and through createCaller) gets its span and outcome without another chain level.
+    observeProcedure(procedureCall(path, ctx), () => next().then(asTRPCErrors), outcomeCode),
   ),
+  {
+    // A span makes its own async scope around the rest of the call: that takes the middleware.
+    now: () => !isTracing(),
+    before: ({ path, ctx }): ObservedCall => startProcedureCall(procedureCall(path, ctx)),
+    after(_call, observed, result) {
+      let mapped: MiddlewareResult;
+      try {
+        mapped = asTRPCErrors(result!);
+      } catch (error) {
+        endProcedureCall(observed, outcomeCode(undefined, error));
+        throw error;
+      }
+      endProcedureCall(observed, outcomeCode(mapped, undefined));
+      return mapped;
+    },
+  },
 );
 
 /** OK, or the error code both doors answer a settled call with. */

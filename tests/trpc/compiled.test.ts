@@ -1,7 +1,7 @@
 import { TRPCError, type AnyTRPCProcedure } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { appliesWhen, compileProcedure, compileRouter, type CallOptions } from '../../server/trpc/compiled.ts';
+import { appliesWhen, compileProcedure, compileRouter, inlined, type CallOptions } from '../../server/trpc/compiled.ts';
 import { baseProcedure, middleware, router } from '../../server/trpc/init.ts';
 import { authedProcedure, publicProcedure } from '../../server/trpc/procedures.ts';
 import { ForbiddenError } from '../../server/errors.ts';
@@ -93,5 +93,68 @@ describe('compiled procedures', () => {
     expect(ran).toBe(0);
     expect(await compileProcedure('m', m)(call('mutation', ctx()(), undefined))).toBe('m');
     expect(ran).toBe(1);
+  });
+
+  it('run an inline form where its middleware would be, with the same results, refusals and failures', async () => {
+    const log: string[] = [];
+    // What the middleware does, written both ways: tag the data, refuse a flagged context, fail on a negative result.
+    const tag = (result: any) => {
+      if (result.ok && (result.data as number) < 0) throw new ForbiddenError('negative');
+      return result.ok ? { ...result, data: (result.data as number) * 10 } : result;
+    };
+    const tagged = inlined(
+      middleware(async ({ ctx, next }) => {
+        if ((ctx as { refuse?: boolean }).refuse) throw new ForbiddenError('refused');
+        log.push('middleware');
+        return tag(await next());
+      }),
+      {
+        before: ({ ctx }) => {
+          if ((ctx as { refuse?: boolean }).refuse) throw new ForbiddenError('refused');
+          log.push('inline');
+          return 'state';
+        },
+        after: (_call, state, result) => {
+          expect(state).toBe('state');
+          return tag(result);
+        },
+      },
+    );
+    const later = middleware(async ({ next }) => next());
+    for (const p of [
+      publicProcedure.use(tagged).input(z.object({ n: z.number() })).query(({ input }) => input.n),
+      // A plain middleware after the inline one: its result is what `after` sees.
+      publicProcedure.use(tagged).use(later).input(z.object({ n: z.number() })).query(({ input }) => input.n),
+      // An access guard after it: the guard's refusal goes through `after` too.
+      authedProcedure.use(tagged).input(z.object({ n: z.number() })).query(({ input }) => input.n),
+    ]) {
+      const signedIn = ctx({ userId: 'u', permissions: new Set() });
+      expect((await same(p, 'query', signedIn, { n: 2 })).data).toBe(20);
+      expect((await same(p, 'query', signedIn, { n: -1 })).error).toMatchObject({ code: 'FORBIDDEN', message: 'negative' });
+      expect((await same(p, 'query', signedIn, { n: 'x' })).error).toMatchObject({ code: 'BAD_REQUEST' });
+      expect((await same(p, 'query', () => ({ ...signedIn(), refuse: true }), { n: 2 })).error).toMatchObject({ code: 'FORBIDDEN', message: 'refused' });
+    }
+    expect(log).toContain('inline');
+    expect(log).toContain('middleware');
+  });
+
+  it('run the middleware itself where the inline form does not apply, or not now', async () => {
+    const ran: string[] = [];
+    let now = true;
+    const both = (name: string, extra: object) =>
+      inlined(
+        middleware(({ next }) => {
+          ran.push(`${name}:middleware`);
+          return next();
+        }),
+        { after: (_c, _s, result) => (ran.push(`${name}:inline`), result!), ...extra },
+      );
+    const p = baseProcedure.use(both('q', { appliesTo: (_m: unknown, type: string) => type === 'query' })).use(both('n', { now: () => now })).query(() => 1);
+    const m = baseProcedure.use(both('q', { appliesTo: (_m: unknown, type: string) => type === 'query' })).mutation(() => 1);
+    await compileProcedure('p', p)(call('query', ctx()(), undefined));
+    now = false;
+    await compileProcedure('p', p)(call('query', ctx()(), undefined));
+    await compileProcedure('m', m)(call('mutation', ctx()(), undefined));
+    expect(ran).toEqual(['n:inline', 'q:inline', 'n:middleware', 'q:inline', 'q:middleware']);
   });
 });
