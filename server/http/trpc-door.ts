@@ -160,11 +160,11 @@ export async function registerTrpcDoor(fastify: FastifyInstance, opts: TrpcDoorO
       });
       // From here on the response is ours: headers Fastify's hooks set so far (CORS, request id) go with it.
       reply.hijack();
-      res.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        vary: 'trpc-accept, accept',
-        ...Object.fromEntries(Object.entries(sseHeaders).map(([k, v]) => [k.toLowerCase(), v])),
-      });
+      // Headers already on the raw response (the security headers) keep their spelling.
+      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined && !res.hasHeader(name)) res.setHeader(name, value);
+      res.setHeader('vary', 'trpc-accept, accept');
+      for (const [name, value] of Object.entries(sseHeaders)) res.setHeader(name.toLowerCase(), value);
+      res.writeHead(200);
       const reader = stream.getReader();
       // Cancelling the reader returns the subscription's iterator, so its cleanup runs.
       aborted.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true });
